@@ -1,0 +1,136 @@
+//! Wiring: builds the store, services, scheduler and outbox from settings for each subcommand.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::io::BufReader;
+use tokio::sync::{Mutex, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Settings;
+use crate::core::clock::{Clock, SystemClock};
+use crate::core::engine::{Engine, Services};
+use crate::core::ports::OutboxItem;
+use crate::delivery::{Delivery, SendError, Sink};
+use crate::platforms::console::{Console, ConsoleSink, console_clock};
+use crate::scheduler::Scheduler;
+use crate::store::SqlStore;
+
+pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
+    SqlStore::open(&settings.database_url)
+        .await
+        .with_context(|| format!("could not open the database ({})", redact_url(&settings.database_url)))
+}
+
+/// Hides a password in a database URL before it is printed.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            if u.set_password(Some("***")).is_err() {
+                return "(database url)".to_string();
+            }
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// `recourse console`: the chat in the terminal. Reads a script when stdin is not a terminal.
+pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()> {
+    let store = open_store(&settings).await?;
+    let svc = Arc::new(Services::from_settings(&settings)?);
+    let clock = console_clock(&store).await?;
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let wake = Arc::new(Notify::new());
+    let out = Arc::new(Mutex::new(tokio::io::stdout()));
+    let engine = Engine::new(store.clone(), shared.clone(), svc.clone());
+    let scheduler = Scheduler::new(store.clone(), shared.clone(), svc, wake.clone(), wake.clone());
+    let delivery = Delivery::new(store.clone(), ConsoleSink::new(out.clone()), shared, wake);
+    let mut console = Console::new(engine, scheduler, delivery, store.clone(), clock, out);
+    let stdin = BufReader::new(tokio::io::stdin());
+    let result = console.run(stdin, !interactive).await;
+    store.close().await;
+    result
+}
+
+/// Logs messages instead of sending them, until the platform adapters exist.
+struct LogSink;
+
+impl Sink for LogSink {
+    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+        tracing::info!(id = item.id, key = %item.key, to = ?item.to, "outgoing message (no platform adapter configured)");
+        Ok(None)
+    }
+}
+
+/// `recourse serve`: the scheduler and the outbox, until Ctrl-C or SIGTERM.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let store = open_store(&settings).await?;
+    let svc = Arc::new(Services::from_settings(&settings)?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let wake_scheduler = Arc::new(Notify::new());
+    let wake_delivery = Arc::new(Notify::new());
+    let scheduler = Scheduler::new(
+        store.clone(),
+        clock.clone(),
+        svc,
+        wake_scheduler,
+        wake_delivery.clone(),
+    );
+    let delivery = Delivery::new(store.clone(), LogSink, clock, wake_delivery);
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    {
+        let cancel = cancel.clone();
+        tracker.spawn(async move { scheduler.run(cancel).await });
+    }
+    {
+        let cancel = cancel.clone();
+        tracker.spawn(async move { delivery.run(cancel).await });
+    }
+    tracker.close();
+    tracing::info!(backend = store.backend_name(), "recourse is running; Ctrl-C to stop");
+    shutdown_signal().await;
+    tracing::info!("stopping: finishing work in flight");
+    cancel.cancel();
+    tracker.wait().await;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                if let Err(e) = tokio::signal::ctrl_c().await {
+                    tracing::error!(error = %e, "cannot listen for Ctrl-C");
+                }
+                return;
+            }
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => if let Err(e) = r { tracing::error!(error = %e, "Ctrl-C handler failed") },
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(error = %e, "cannot listen for Ctrl-C");
+    }
+}
+
+/// `recourse migrate`.
+pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let store = open_store(&settings).await?;
+    println!(
+        "migrations applied ({}: {})",
+        store.backend_name(),
+        redact_url(&settings.database_url)
+    );
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Typed, layered settings: a TOML file, then a secrets file, then `RECOURSE__…` variables.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::core::identity::Locale;
+use crate::core::ladder::{Ladder, LadderError, StepDef};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `recourse.db` (an SQLite file), `sqlite:path`, or `postgres://…`.
+    #[serde(default = "default_database_url")]
+    pub database_url: String,
+    /// The language for people who have not chosen one, and for public posts.
+    #[serde(default)]
+    pub default_locale: Locale,
+    #[serde(default)]
+    pub community: Community,
+    #[serde(default)]
+    pub ladder: LadderSettings,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub discord: PlatformSettings,
+    #[serde(default)]
+    pub telegram: PlatformSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Community {
+    /// The community's name, as public posts sign it.
+    pub name: String,
+    /// The wallet or company whose users the community helps.
+    pub company: String,
+    /// Where the company's support can be reached; shown in checklists and letters.
+    pub support_email: Option<String>,
+    pub support_url: Option<String>,
+    pub support_social: Option<String>,
+    /// Language of public posts; defaults to `default_locale`.
+    pub public_locale: Option<Locale>,
+}
+
+impl Default for Community {
+    fn default() -> Self {
+        Community {
+            name: "the community".to_string(),
+            company: "the wallet provider".to_string(),
+            support_email: None,
+            support_url: None,
+            support_social: None,
+            public_locale: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LadderSettings {
+    pub steps: Vec<StepDef>,
+}
+
+impl Default for LadderSettings {
+    fn default() -> Self {
+        LadderSettings {
+            steps: Ladder::default().steps().to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Longer messages are refused (nothing is stored) with a plain explanation.
+    pub max_message_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_chars: 4000,
+        }
+    }
+}
+
+/// Settings of one platform adapter (used from the Discord and Telegram issues on).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformSettings {
+    /// The bot token. Put it in the secrets file or the environment, never in the main file.
+    pub token: Option<SecretString>,
+}
+
+fn default_database_url() -> String {
+    "recourse.db".to_string()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: default_database_url(),
+            default_locale: Locale::En,
+            community: Community::default(),
+            ladder: LadderSettings::default(),
+            limits: Limits::default(),
+            discord: PlatformSettings::default(),
+            telegram: PlatformSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("settings file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("ladder: {0}")]
+    Ladder(#[from] LadderError),
+}
+
+/// Where settings come from: an explicit file must exist; the default `recourse.toml` and
+/// `secrets.toml` are read only when present.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub config: Option<PathBuf>,
+    pub secrets: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
+        let mut fig = Figment::new();
+        fig = add_file(fig, sources.config.as_deref(), "recourse.toml")?;
+        fig = add_file(fig, sources.secrets.as_deref(), "secrets.toml")?;
+        fig = fig.merge(Env::prefixed("RECOURSE__").split("__"));
+        let settings: Settings = fig.extract().map_err(|e| {
+            let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            ConfigError::Invalid(all.join("\n"))
+        })?;
+        settings.ladder()?;
+        if settings.limits.max_message_chars < 200 {
+            return Err(ConfigError::Invalid(
+                "limits.max_message_chars must be at least 200".to_string(),
+            ));
+        }
+        Ok(settings)
+    }
+
+    pub fn ladder(&self) -> Result<Ladder, LadderError> {
+        Ladder::new(self.ladder.steps.clone())
+    }
+
+    pub fn public_locale(&self) -> Locale {
+        self.community.public_locale.unwrap_or(self.default_locale)
+    }
+}
+
+fn add_file(fig: Figment, explicit: Option<&Path>, default: &str) -> Result<Figment, ConfigError> {
+    match explicit {
+        Some(path) if !path.exists() => Err(ConfigError::Missing(path.to_path_buf())),
+        Some(path) => Ok(fig.merge(Toml::file_exact(path))),
+        None if Path::new(default).exists() => Ok(fig.merge(Toml::file_exact(default))),
+        None => Ok(fig),
+    }
+}

@@ -1,0 +1,540 @@
+//! The case: its unguessable ID, the facts of the report, the support-silence clock, and the
+//! append-only timeline of events that the current state is folded from.
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::core::authorities::Country;
+use crate::core::evidence::{Address, Chain, TxHash};
+use crate::core::identity::{ActorRecord, ChatRef, Locale, UserRef};
+
+/// Crockford base32: no I, L, O or U, so IDs survive being read aloud or retyped.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const ID_LEN: usize = 10;
+
+/// A case ID such as `RC-7K3MQ-9XT2H`: 50 random bits, nothing sequential.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CaseId(String);
+
+impl CaseId {
+    pub fn generate() -> CaseId {
+        let mut rng = rand::rng();
+        let body: String = (0..ID_LEN)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect();
+        CaseId(body)
+    }
+
+    /// Accepts any case, with or without the `RC-` prefix, dashes, spaces or a leading `#`;
+    /// reads O as 0 and I/L as 1 as Crockford base32 does.
+    pub fn parse(s: &str) -> Option<CaseId> {
+        let s = s.trim().trim_start_matches('#').to_ascii_uppercase();
+        let s = s.strip_prefix("RC").unwrap_or(&s);
+        let mut body = String::with_capacity(ID_LEN);
+        for c in s.chars() {
+            let c = match c {
+                '-' | ' ' | '_' => continue,
+                'O' => '0',
+                'I' | 'L' => '1',
+                c => c,
+            };
+            if !c.is_ascii() || !ALPHABET.contains(&(c as u8)) {
+                return None;
+            }
+            body.push(c);
+        }
+        (body.len() == ID_LEN).then_some(CaseId(body))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RC-{}-{}", &self.0[..5], &self.0[5..])
+    }
+}
+
+impl TryFrom<String> for CaseId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        CaseId::parse(&s).ok_or_else(|| format!("not a case id: {s}"))
+    }
+}
+
+impl From<CaseId> for String {
+    fn from(id: CaseId) -> String {
+        id.0
+    }
+}
+
+/// How the victim thinks the theft happened; decides what to do first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TheftKind {
+    SeedLeaked,
+    MaliciousApproval,
+    TronPermission,
+    AddressPoisoning,
+    AccountTakeover,
+    FakeSupport,
+    #[default]
+    Unknown,
+}
+
+impl TheftKind {
+    pub const ALL: [TheftKind; 7] = [
+        TheftKind::SeedLeaked,
+        TheftKind::MaliciousApproval,
+        TheftKind::TronPermission,
+        TheftKind::AddressPoisoning,
+        TheftKind::AccountTakeover,
+        TheftKind::FakeSupport,
+        TheftKind::Unknown,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            TheftKind::SeedLeaked => "seed_leaked",
+            TheftKind::MaliciousApproval => "malicious_approval",
+            TheftKind::TronPermission => "tron_permission",
+            TheftKind::AddressPoisoning => "address_poisoning",
+            TheftKind::AccountTakeover => "account_takeover",
+            TheftKind::FakeSupport => "fake_support",
+            TheftKind::Unknown => "unknown",
+        }
+    }
+
+    /// The intake's numbered choice (1-7), the key, or a short alias.
+    pub fn parse(s: &str) -> Option<TheftKind> {
+        let s = s.trim().to_lowercase();
+        if let Ok(n) = s.parse::<usize>() {
+            return n.checked_sub(1).and_then(|i| TheftKind::ALL.get(i).copied());
+        }
+        let kind = match s.as_str() {
+            "seed" | "key" | "seed_leaked" | "leak" | "助记词" | "私钥" => TheftKind::SeedLeaked,
+            "approval" | "approve" | "permit" | "malicious_approval" | "授权" => {
+                TheftKind::MaliciousApproval
+            }
+            "tron" | "permission" | "multisig" | "tron_permission" | "多签" => {
+                TheftKind::TronPermission
+            }
+            "poisoning" | "poison" | "address_poisoning" | "投毒" => TheftKind::AddressPoisoning,
+            "account" | "exchange" | "takeover" | "account_takeover" | "账户" => {
+                TheftKind::AccountTakeover
+            }
+            "fake" | "scam" | "recovery" | "fake_support" | "假客服" => TheftKind::FakeSupport,
+            "unknown" | "dont_know" | "?" | "不知道" => TheftKind::Unknown,
+            _ => return None,
+        };
+        Some(kind)
+    }
+}
+
+/// How the victim reached support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    Email,
+    Ticket,
+    WebForm,
+    Social,
+    LiveChat,
+    Phone,
+    Other,
+}
+
+impl ContactChannel {
+    pub fn key(self) -> &'static str {
+        match self {
+            ContactChannel::Email => "email",
+            ContactChannel::Ticket => "ticket",
+            ContactChannel::WebForm => "web_form",
+            ContactChannel::Social => "social",
+            ContactChannel::LiveChat => "live_chat",
+            ContactChannel::Phone => "phone",
+            ContactChannel::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ContactChannel> {
+        let c = match s.trim().to_lowercase().as_str() {
+            "email" | "e-mail" | "mail" | "邮件" | "邮箱" | "电子邮件" => ContactChannel::Email,
+            "ticket" | "in-app" | "inapp" | "app" | "工单" | "应用内" => ContactChannel::Ticket,
+            "form" | "web" | "website" | "web_form" | "webform" | "网站" | "表单" => {
+                ContactChannel::WebForm
+            }
+            "social" | "twitter" | "x" | "telegram" | "discord" | "weibo" | "社交" | "社交媒体"
+            | "微博" => ContactChannel::Social,
+            "chat" | "livechat" | "live_chat" | "在线客服" | "客服" => ContactChannel::LiveChat,
+            "phone" | "call" | "电话" => ContactChannel::Phone,
+            "other" | "其他" => ContactChannel::Other,
+            _ => return None,
+        };
+        Some(c)
+    }
+}
+
+/// One message the victim sent to support.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub at: DateTime<Utc>,
+    pub channel: Option<ContactChannel>,
+    pub reference: Option<String>,
+}
+
+/// One answer from support.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportReply {
+    pub at: DateTime<Utc>,
+    pub summary: Option<String>,
+    pub unresolved: bool,
+}
+
+/// What the victim reported. Every field but the theft kind may be unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Report {
+    pub wallet: Option<String>,
+    #[serde(default)]
+    pub how: TheftKind,
+    pub chain: Option<Chain>,
+    pub asset: Option<String>,
+    pub amount: Option<String>,
+    #[serde(default)]
+    pub txs: Vec<TxHash>,
+    #[serde(default)]
+    pub addresses: Vec<Address>,
+    pub noticed_at: Option<DateTime<Utc>>,
+    pub country: Option<Country>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    Open,
+    Resolved,
+    Withdrawn,
+    Closed,
+}
+
+impl CaseStatus {
+    pub fn key(self) -> &'static str {
+        match self {
+            CaseStatus::Open => "open",
+            CaseStatus::Resolved => "resolved",
+            CaseStatus::Withdrawn => "withdrawn",
+            CaseStatus::Closed => "closed",
+        }
+    }
+}
+
+/// The support-silence clock: running from the first unanswered contact, stopped by a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SilenceClock {
+    /// When the current silence began; `None` while support's last answer stands.
+    pub since: Option<DateTime<Utc>>,
+    /// True while the start is the report itself because no contact time was given yet.
+    pub assumed: bool,
+    /// Time spent on moderator hold during this silence; the ladder does not count it.
+    pub held_ms: i64,
+}
+
+impl SilenceClock {
+    pub fn silence(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        self.since.map(|s| (now - s).max(chrono::Duration::zero()))
+    }
+
+    /// The instant the ladder measures from: the start of silence plus time on hold.
+    pub fn ladder_base(&self) -> Option<DateTime<Utc>> {
+        self.since
+            .map(|s| s + chrono::Duration::milliseconds(self.held_ms))
+    }
+
+    fn start(&mut self, at: DateTime<Utc>, assumed: bool) {
+        self.since = Some(at);
+        self.assumed = assumed;
+        self.held_ms = 0;
+    }
+}
+
+/// How far up the ladder a case has gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Progress {
+    /// Keys of the ladder steps already taken, in order.
+    pub done: Vec<String>,
+    /// Which occurrence of the last step was the latest (0 = the step itself, 1+ = repeats).
+    pub repeats: u32,
+    pub last_at: Option<DateTime<Utc>>,
+}
+
+impl Progress {
+    pub fn last(&self) -> Option<&str> {
+        self.done.last().map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub since: DateTime<Utc>,
+    pub by: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostDraft {
+    pub text: String,
+    pub drafted_at: DateTime<Utc>,
+}
+
+/// A case's current state, always the fold of its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    pub reporter: UserRef,
+    pub reporter_name: String,
+    pub chat: ChatRef,
+    pub locale: Locale,
+    pub created_at: DateTime<Utc>,
+    pub report: Report,
+    pub status: CaseStatus,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub contacts: Vec<Contact>,
+    pub replies: Vec<SupportReply>,
+    pub clock: SilenceClock,
+    pub progress: Progress,
+    pub hold: Option<Hold>,
+    pub claimed_by: Option<String>,
+    pub pending_post: Option<PostDraft>,
+    pub published_posts: u32,
+    pub notes: u32,
+}
+
+impl Case {
+    pub fn is_open(&self) -> bool {
+        self.status == CaseStatus::Open
+    }
+
+    /// Rebuilds a case from its timeline; `None` if the first event is not the report.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Option<Case> {
+        let mut iter = events.into_iter();
+        let first = iter.next()?;
+        let mut case = Case::opened(first)?;
+        for ev in iter {
+            case.apply(ev);
+        }
+        Some(case)
+    }
+
+    /// The state right after the report event.
+    pub fn opened(ev: &Event) -> Option<Case> {
+        let EventKind::Reported {
+            id,
+            reporter,
+            chat,
+            locale,
+            report,
+            contact,
+        } = &ev.kind
+        else {
+            return None;
+        };
+        let mut case = Case {
+            id: id.clone(),
+            reporter: reporter.clone(),
+            reporter_name: ev.actor.name.clone(),
+            chat: chat.clone(),
+            locale: *locale,
+            created_at: ev.at,
+            report: report.clone(),
+            status: CaseStatus::Open,
+            ended_at: None,
+            contacts: Vec::new(),
+            replies: Vec::new(),
+            clock: SilenceClock::default(),
+            progress: Progress::default(),
+            hold: None,
+            claimed_by: None,
+            pending_post: None,
+            published_posts: 0,
+            notes: 0,
+        };
+        match contact {
+            Some(c) => {
+                case.contacts.push(c.clone());
+                case.clock.start(c.at.min(ev.at), false);
+            }
+            // Silence counts from the report until the victim tells us when they wrote.
+            None => case.clock.start(ev.at, true),
+        }
+        Some(case)
+    }
+
+    /// Applies one event. Every state change of a case goes through here.
+    pub fn apply(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::Reported { .. } => {}
+            EventKind::SupportContacted(c) => {
+                self.contacts.push(c.clone());
+                if self.clock.since.is_none() || self.clock.assumed {
+                    self.clock.start(c.at, false);
+                }
+            }
+            EventKind::SupportReplied { summary } => {
+                self.replies.push(SupportReply {
+                    at: ev.at,
+                    summary: summary.clone(),
+                    unresolved: false,
+                });
+                self.clock.since = None;
+                self.clock.assumed = false;
+            }
+            EventKind::ReplyUnresolved => {
+                let from = match self.replies.last_mut() {
+                    Some(r) => {
+                        r.unresolved = true;
+                        r.at
+                    }
+                    None => ev.at,
+                };
+                self.clock.start(from, false);
+            }
+            EventKind::StepTaken { step, occurrence } => {
+                if !self.progress.done.iter().any(|d| d == step) {
+                    self.progress.done.push(step.clone());
+                }
+                self.progress.repeats = *occurrence;
+                self.progress.last_at = Some(ev.at);
+            }
+            EventKind::PostDrafted { text } => {
+                self.pending_post = Some(PostDraft {
+                    text: text.clone(),
+                    drafted_at: ev.at,
+                });
+            }
+            EventKind::PostApproved => {
+                self.pending_post = None;
+                self.published_posts += 1;
+            }
+            EventKind::PostRejected { .. } => self.pending_post = None,
+            EventKind::Claimed => self.claimed_by = Some(ev.actor.name.clone()),
+            EventKind::Noted { .. } => self.notes += 1,
+            EventKind::Held { reason } => {
+                self.hold = Some(Hold {
+                    since: ev.at,
+                    by: ev.actor.name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            EventKind::Resumed => {
+                if let Some(h) = self.hold.take()
+                    && self.clock.since.is_some()
+                {
+                    self.clock.held_ms += (ev.at - h.since).num_milliseconds().max(0);
+                }
+            }
+            EventKind::Advanced => {}
+            EventKind::LocaleChanged { locale } => self.locale = *locale,
+            EventKind::Resolved => self.end(CaseStatus::Resolved, ev.at),
+            EventKind::Withdrawn => self.end(CaseStatus::Withdrawn, ev.at),
+            EventKind::Closed { .. } => self.end(CaseStatus::Closed, ev.at),
+        }
+    }
+
+    fn end(&mut self, status: CaseStatus, at: DateTime<Utc>) {
+        self.status = status;
+        self.ended_at = Some(at);
+        self.pending_post = None;
+        self.hold = None;
+    }
+}
+
+/// Everything that can happen to a case. Stored as JSON in the timeline; never edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    Reported {
+        id: CaseId,
+        reporter: UserRef,
+        chat: ChatRef,
+        locale: Locale,
+        report: Report,
+        contact: Option<Contact>,
+    },
+    SupportContacted(Contact),
+    SupportReplied {
+        summary: Option<String>,
+    },
+    ReplyUnresolved,
+    StepTaken {
+        step: String,
+        occurrence: u32,
+    },
+    PostDrafted {
+        text: String,
+    },
+    PostApproved,
+    PostRejected {
+        reason: Option<String>,
+    },
+    Claimed,
+    Noted {
+        text: String,
+    },
+    Held {
+        reason: Option<String>,
+    },
+    Resumed,
+    Advanced,
+    LocaleChanged {
+        locale: Locale,
+    },
+    Resolved,
+    Withdrawn,
+    Closed {
+        reason: Option<String>,
+    },
+}
+
+impl EventKind {
+    /// A stable name for the timeline's `kind` column and the templates.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Reported { .. } => "reported",
+            EventKind::SupportContacted(_) => "support_contacted",
+            EventKind::SupportReplied { .. } => "support_replied",
+            EventKind::ReplyUnresolved => "reply_unresolved",
+            EventKind::StepTaken { .. } => "step_taken",
+            EventKind::PostDrafted { .. } => "post_drafted",
+            EventKind::PostApproved => "post_approved",
+            EventKind::PostRejected { .. } => "post_rejected",
+            EventKind::Claimed => "claimed",
+            EventKind::Noted { .. } => "noted",
+            EventKind::Held { .. } => "held",
+            EventKind::Resumed => "resumed",
+            EventKind::Advanced => "advanced",
+            EventKind::LocaleChanged { .. } => "locale_changed",
+            EventKind::Resolved => "resolved",
+            EventKind::Withdrawn => "withdrawn",
+            EventKind::Closed { .. } => "closed",
+        }
+    }
+}
+
+/// One entry of a case's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub actor: ActorRecord,
+    pub kind: EventKind,
+}
+
+impl Event {
+    pub fn new(at: DateTime<Utc>, actor: ActorRecord, kind: EventKind) -> Event {
+        Event { at, actor, kind }
+    }
+}

@@ -1,0 +1,238 @@
+//! The escalation policy: which step of the ladder is due for a case, and when.
+//!
+//! Steps are measured from the start of support's silence (plus any time on moderator hold).
+//! A step may repeat (reminders) until the next step falls due. Each step, and each repeat,
+//! happens once per case: its key `step#occurrence` is unique in the escalation log.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use crate::core::case::Case;
+
+/// What a step does; the words live in prompts/.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// The immediate-action checklist, sent with the reply to the report.
+    Checklist,
+    /// A reminder with a ready follow-up message, and a notice to moderators.
+    Reminder,
+    /// A public post drafted for moderator approval, and a social-media post for the victim.
+    PublicPost,
+    /// A written complaint to the company's management.
+    Complaint,
+    /// Regulator and law-enforcement contacts for the victim's country.
+    Authorities,
+}
+
+impl StepKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            StepKind::Checklist => "checklist",
+            StepKind::Reminder => "reminder",
+            StepKind::PublicPost => "public_post",
+            StepKind::Complaint => "complaint",
+            StepKind::Authorities => "authorities",
+        }
+    }
+}
+
+/// One rung of the ladder as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDef {
+    /// Unique name of the step; defaults to the kind's name.
+    #[serde(default)]
+    pub key: String,
+    pub kind: StepKind,
+    /// Support silence after which the step is due.
+    #[serde(with = "humantime_serde")]
+    pub after: Duration,
+    /// Repeat the step on this interval until the next step is due.
+    #[serde(default, with = "humantime_serde")]
+    pub repeat: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LadderError {
+    #[error("the ladder has no steps")]
+    Empty,
+    #[error("step '{0}' appears twice; give each step a unique key")]
+    DuplicateKey(String),
+    #[error("step '{0}' comes after a later step; list steps in order of their 'after'")]
+    OutOfOrder(String),
+    #[error("step '{0}' repeats every 0s; a repeat must be at least one minute")]
+    RepeatTooShort(String),
+}
+
+/// A validated ladder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ladder {
+    steps: Vec<StepDef>,
+}
+
+/// The next thing due for a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub index: usize,
+    pub occurrence: u32,
+    pub at: DateTime<Utc>,
+}
+
+impl Due {
+    /// The escalation-log key: unique per case.
+    pub fn log_key(&self, ladder: &Ladder) -> String {
+        format!("{}#{}", ladder.steps[self.index].key, self.occurrence)
+    }
+}
+
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+impl Default for Ladder {
+    fn default() -> Self {
+        let h = |n: u64| Duration::from_secs(n * 3600);
+        let step = |kind: StepKind, after: Duration, repeat: Option<Duration>| StepDef {
+            key: kind.key().to_string(),
+            kind,
+            after,
+            repeat,
+        };
+        Ladder {
+            steps: vec![
+                step(StepKind::Checklist, Duration::ZERO, None),
+                step(StepKind::Reminder, h(24), Some(h(24))),
+                step(StepKind::PublicPost, h(72), None),
+                step(StepKind::Complaint, h(7 * 24), None),
+                step(StepKind::Authorities, h(14 * 24), None),
+            ],
+        }
+    }
+}
+
+impl Ladder {
+    pub fn new(mut steps: Vec<StepDef>) -> Result<Ladder, LadderError> {
+        if steps.is_empty() {
+            return Err(LadderError::Empty);
+        }
+        for s in &mut steps {
+            if s.key.trim().is_empty() {
+                s.key = s.kind.key().to_string();
+            }
+        }
+        for (i, s) in steps.iter().enumerate() {
+            if steps[..i].iter().any(|p| p.key == s.key) {
+                return Err(LadderError::DuplicateKey(s.key.clone()));
+            }
+            if i > 0 && steps[i - 1].after > s.after {
+                return Err(LadderError::OutOfOrder(steps[i - 1].key.clone()));
+            }
+            if s.repeat.is_some_and(|r| r < Duration::from_secs(60)) {
+                return Err(LadderError::RepeatTooShort(s.key.clone()));
+            }
+        }
+        Ok(Ladder { steps })
+    }
+
+    pub fn steps(&self) -> &[StepDef] {
+        &self.steps
+    }
+
+    pub fn step(&self, index: usize) -> &StepDef {
+        &self.steps[index]
+    }
+
+    pub fn index_of(&self, key: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.key == key)
+    }
+
+    /// The first step not yet taken, in ladder order.
+    pub fn next_step(&self, case: &Case) -> Option<usize> {
+        self.steps
+            .iter()
+            .position(|s| !case.progress.done.iter().any(|d| d == &s.key))
+    }
+
+    /// When occurrence `k` of step `index` falls due for this case, if the clock runs.
+    fn occurrence_at(&self, case: &Case, index: usize, k: u32) -> Option<DateTime<Utc>> {
+        let base = case.clock.ladder_base()?;
+        let step = &self.steps[index];
+        let repeat = step.repeat.map(chrono).unwrap_or_default();
+        Some(base + chrono(step.after) + repeat * k as i32)
+    }
+
+    /// The earliest pending step or repeat, or `None` when nothing can fall due: the case is
+    /// closed, on hold, support has answered, or the ladder is finished.
+    pub fn next_due(&self, case: &Case) -> Option<Due> {
+        if !case.is_open() || case.hold.is_some() || case.clock.since.is_none() {
+            return None;
+        }
+        let rung = self.next_step(case).map(|index| Due {
+            index,
+            occurrence: 0,
+            at: self.occurrence_at(case, index, 0).unwrap_or(DateTime::<Utc>::MAX_UTC),
+        });
+        let repeat = self.pending_repeat(case).and_then(|(index, k)| {
+            let at = self.occurrence_at(case, index, k)?;
+            Some(Due {
+                index,
+                occurrence: k,
+                at,
+            })
+        });
+        match (rung, repeat) {
+            (Some(r), Some(p)) if p.at < r.at => Some(p),
+            (Some(r), _) => Some(r),
+            (None, p) => p,
+        }
+    }
+
+    /// The next repeat of the last step taken, if that step repeats.
+    fn pending_repeat(&self, case: &Case) -> Option<(usize, u32)> {
+        let last = self.index_of(case.progress.last()?)?;
+        self.steps[last].repeat?;
+        Some((last, case.progress.repeats + 1))
+    }
+
+    /// What to run at `now`, if anything. Steps are never skipped; of a repeating step only the
+    /// latest due occurrence runs, so a service that was down sends one reminder, not a pile.
+    pub fn due_now(&self, case: &Case, now: DateTime<Utc>) -> Option<Due> {
+        let due = self.next_due(case)?;
+        if due.at > now {
+            return None;
+        }
+        let step = &self.steps[due.index];
+        let Some(repeat) = step.repeat.map(chrono) else {
+            return Some(due);
+        };
+        // A repeat never runs once the following step is due: that step runs instead.
+        let following = (0..self.steps.len()).find(|&i| {
+            i != due.index && !case.progress.done.iter().any(|d| d == &self.steps[i].key)
+        });
+        let limit = following.and_then(|i| self.occurrence_at(case, i, 0));
+        if due.occurrence > 0
+            && let (Some(index), Some(at)) = (following, limit)
+            && at <= now
+        {
+            return Some(Due {
+                index,
+                occurrence: 0,
+                at,
+            });
+        }
+        let mut latest = due;
+        loop {
+            let at = latest.at + repeat;
+            if at > now || limit.is_some_and(|l| at >= l) {
+                return Some(latest);
+            }
+            latest = Due {
+                occurrence: latest.occurrence + 1,
+                at,
+                ..latest
+            };
+        }
+    }
+}

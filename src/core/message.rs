@@ -1,0 +1,54 @@
+//! Messages in and out of the core: what a platform hands the engine, and what the engine
+//! asks to be sent (always through the outbox).
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::case::CaseId;
+use crate::core::identity::{Actor, ChatRef, UserRef};
+
+/// A message a person sent, as the adapter translated it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub actor: Actor,
+    pub chat: ChatRef,
+    /// True for a private chat with the bot; false in a community channel or group.
+    pub private: bool,
+    pub text: String,
+    /// The language the platform reports for the sender, used until they choose one.
+    pub locale_hint: Option<crate::core::identity::Locale>,
+}
+
+/// Where an outgoing message goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum Recipient {
+    /// Back into the conversation a command came from.
+    Chat { chat: ChatRef },
+    /// Privately to one person.
+    User { user: UserRef },
+    /// The moderators' channel on every platform.
+    Moderators,
+    /// The community's public channel.
+    Public,
+}
+
+/// A message to send. `key` makes sending idempotent: the outbox holds one row per key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub key: String,
+    pub case_id: Option<CaseId>,
+    pub to: Recipient,
+    pub text: String,
+}
+
+impl Outgoing {
+    /// A message with a fresh random key (replies; each is its own message).
+    pub fn fresh(case_id: Option<CaseId>, to: Recipient, text: String) -> Outgoing {
+        Outgoing {
+            key: format!("m:{:032x}", rand::random::<u128>()),
+            case_id,
+            to,
+            text,
+        }
+    }
+}

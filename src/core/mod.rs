@@ -1,0 +1,18 @@
+//! The case rules, free of any platform, database or network code.
+
+pub mod authorities;
+pub mod case;
+pub mod clock;
+pub mod command;
+pub mod engine;
+pub mod evidence;
+pub mod identity;
+pub mod intake;
+pub mod ladder;
+pub mod message;
+pub mod moderation;
+pub mod ports;
+pub mod secrets;
+pub mod steps;
+pub mod victim;
+pub mod views;

@@ -1,0 +1,137 @@
+//! The store port: everything the core needs from persistence, implemented in `crate::store`.
+
+use chrono::{DateTime, Utc};
+use std::future::Future;
+
+use crate::core::case::{Case, CaseId, Event};
+use crate::core::identity::{ChatRef, UserRef};
+use crate::core::message::{Outgoing, Recipient};
+
+/// A case as loaded, with the version its next save must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCase {
+    pub case: Case,
+    pub version: i64,
+}
+
+/// One atomic change to a case: its new state, the events that led there, the messages it
+/// sends, and the ladder step it takes (if any). Stored all together or not at all.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// When the change happened (the clock's `now`).
+    pub at: DateTime<Utc>,
+    pub case: Case,
+    /// `None` creates the case; `Some(v)` saves only if the stored version is still `v`.
+    pub expected_version: Option<i64>,
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub events: Vec<Event>,
+    pub outgoing: Vec<Outgoing>,
+    /// The escalation-log key (`step#occurrence`); a second save with the same key is refused.
+    pub step_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    Done,
+    /// Someone else changed the case first: reload and decide again.
+    Conflict,
+    /// The step was already taken (by another instance): nothing was written.
+    StepAlreadyTaken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached right now; the user should try again shortly.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// What one claim pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Taken {
+    /// Cases claimed (each either took a step or had its deadline refreshed).
+    pub claimed: usize,
+    /// Steps taken and saved.
+    pub steps: usize,
+}
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub key: String,
+    pub case_id: Option<CaseId>,
+    pub to: Recipient,
+    pub text: String,
+    pub attempts: u32,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub trait Store: Clone + Send + Sync + 'static {
+    fn save(&self, change: &Change) -> impl Future<Output = StoreResult<Saved>> + Send;
+    fn load_case(&self, id: &CaseId)
+    -> impl Future<Output = StoreResult<Option<StoredCase>>> + Send;
+    fn events(&self, id: &CaseId) -> impl Future<Output = StoreResult<Vec<Event>>> + Send;
+    /// A reporter's cases, newest first.
+    fn cases_of(&self, user: &UserRef) -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
+    /// Open cases for moderators: awaiting a decision first, then the longest silence.
+    fn queue(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
+    fn enqueue(&self, out: &[Outgoing]) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn dialogue(
+        &self,
+        user: &UserRef,
+        chat: &ChatRef,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    fn set_dialogue(
+        &self,
+        user: &UserRef,
+        chat: &ChatRef,
+        state: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The earliest escalation deadline of any open case.
+    fn next_due_at(&self) -> impl Future<Output = StoreResult<Option<DateTime<Utc>>>> + Send;
+    /// Claims up to `limit` cases whose deadline has passed, lets `decide` turn each into a
+    /// change, and saves those changes, all while no other instance can claim the same cases.
+    fn take_due<F>(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        decide: F,
+    ) -> impl Future<Output = StoreResult<Taken>> + Send
+    where
+        F: FnMut(StoredCase) -> Change + Send;
+
+    fn outbox_pending(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxItem>>> + Send;
+    fn outbox_sent(
+        &self,
+        id: i64,
+        message_ref: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn outbox_retry(
+        &self,
+        id: i64,
+        next_at: DateTime<Utc>,
+        error: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn get_setting(&self, key: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    fn put_setting(&self, key: &str, value: &str)
+    -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -1,0 +1,154 @@
+//! The reporter's commands: record support contacts and replies, check status, end a case.
+
+use minijinja::context;
+
+use crate::core::case::EventKind;
+use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
+use crate::core::identity::Locale;
+use crate::core::intake;
+use crate::core::ports::Store;
+use crate::prompts::PromptKey;
+
+macro_rules! found {
+    ($e:expr) => {
+        match $e? {
+            Ok(sc) => sc,
+            Err(outcome) => return Ok(outcome),
+        }
+    };
+}
+
+impl<S: Store> Engine<S> {
+    pub(crate) async fn contacted(
+        &self,
+        cx: &Ctx<'_>,
+        case: Option<String>,
+        rest: String,
+    ) -> Result<Outcome, EngineError> {
+        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        if !sc.case.is_open() {
+            return self.ended_reply(cx, &sc.case);
+        }
+        let was_running = sc.case.clock.since.is_some() && !sc.case.clock.assumed;
+        let contact = intake::parse_contact_parts(&rest, cx.now);
+        self.case_change(
+            cx,
+            sc,
+            vec![EventKind::SupportContacted(contact)],
+            PromptKey::Contacted,
+            context! { follow_up => was_running },
+        )
+    }
+
+    pub(crate) async fn replied(
+        &self,
+        cx: &Ctx<'_>,
+        case: Option<String>,
+        rest: String,
+    ) -> Result<Outcome, EngineError> {
+        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        if !sc.case.is_open() {
+            return self.ended_reply(cx, &sc.case);
+        }
+        let summary = (!rest.is_empty()).then(|| rest.chars().take(500).collect());
+        self.case_change(
+            cx,
+            sc,
+            vec![EventKind::SupportReplied { summary }],
+            PromptKey::Replied,
+            context! {},
+        )
+    }
+
+    pub(crate) async fn unresolved(
+        &self,
+        cx: &Ctx<'_>,
+        case: Option<String>,
+    ) -> Result<Outcome, EngineError> {
+        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        if !sc.case.is_open() {
+            return self.ended_reply(cx, &sc.case);
+        }
+        if sc.case.replies.is_empty() || sc.case.clock.since.is_some() {
+            let ctx = self.case_ctx(cx, &sc.case, context! { no_reply => true });
+            return self.reply(cx, PromptKey::Unresolved, ctx);
+        }
+        self.case_change(
+            cx,
+            sc,
+            vec![EventKind::ReplyUnresolved],
+            PromptKey::Unresolved,
+            context! { no_reply => false },
+        )
+    }
+
+    pub(crate) async fn status(
+        &self,
+        cx: &Ctx<'_>,
+        case: Option<String>,
+    ) -> Result<Outcome, EngineError> {
+        let cases = match case {
+            Some(raw) => vec![found!(self.find_case(cx, Some(&raw)).await)],
+            None => self.store.cases_of(&cx.msg.actor.user).await?,
+        };
+        if cases.is_empty() {
+            return self.reply(cx, PromptKey::NoCases, context! {});
+        }
+        let views: Vec<_> = cases
+            .iter()
+            .map(|sc| self.svc.view(&sc.case, cx.locale, cx.now))
+            .collect();
+        self.reply(cx, PromptKey::Status, context! { cases => views })
+    }
+
+    pub(crate) async fn end_case(
+        &self,
+        cx: &Ctx<'_>,
+        case: Option<String>,
+        kind: EventKind,
+    ) -> Result<Outcome, EngineError> {
+        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        if !sc.case.is_open() {
+            return self.ended_reply(cx, &sc.case);
+        }
+        self.case_change(cx, sc, vec![kind], PromptKey::Ended, context! {})
+    }
+
+    pub(crate) async fn set_locale(
+        &self,
+        cx: &Ctx<'_>,
+        case: Option<String>,
+        rest: String,
+    ) -> Result<Outcome, EngineError> {
+        let Some(locale) = Locale::parse(&rest) else {
+            return self.reply(cx, PromptKey::BadValue, context! { field => "language", value => rest });
+        };
+        let cx = Ctx { locale, ..*cx };
+        // Without a case this sets the sender's language; with one, that case's too.
+        let mut outcome = match case {
+            None => self.reply(&cx, PromptKey::LocaleSet, context! { case => None::<String> })?,
+            Some(raw) => {
+                let sc = found!(self.find_case(&cx, Some(&raw)).await);
+                let id = sc.case.id.to_string();
+                self.case_change(
+                    &cx,
+                    sc,
+                    vec![EventKind::LocaleChanged { locale }],
+                    PromptKey::LocaleSet,
+                    context! { case => id },
+                )?
+            }
+        };
+        outcome.locale = Some(locale);
+        Ok(outcome)
+    }
+
+    pub(crate) fn ended_reply(
+        &self,
+        cx: &Ctx<'_>,
+        case: &crate::core::case::Case,
+    ) -> Result<Outcome, EngineError> {
+        let ctx = self.case_ctx(cx, case, context! {});
+        self.reply(cx, PromptKey::CaseEnded, ctx)
+    }
+}

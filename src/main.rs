@@ -1,0 +1,108 @@
+//! The `recourse` command: parse the command line, load settings, hand over to the library.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use recourse::config::{Settings, Sources};
+
+#[derive(Parser)]
+#[command(name = "recourse", version, about = "Walks crypto-theft victims up the escalation ladder")]
+struct Cli {
+    /// Settings file (default: recourse.toml if present).
+    #[arg(long, global = true, env = "RECOURSE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Secrets file with platform tokens (default: secrets.toml if present).
+    #[arg(long, global = true, env = "RECOURSE_SECRETS")]
+    secrets: Option<PathBuf>,
+    /// Database: an SQLite file path or a postgres:// URL (overrides the settings).
+    #[arg(long, global = true)]
+    db: Option<String>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Chat with the bot in the terminal; reads a script (one message per line) from a pipe.
+    Console,
+    /// Run the scheduler and the outbox until stopped.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate the settings and print what is wrong.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let console = matches!(cli.command, Cmd::Console);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RECOURSE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if console { "warn" } else { "info" })),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let sources = Sources {
+        config: cli.config,
+        secrets: cli.secrets,
+    };
+    let mut settings = match Settings::load(&sources) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("recourse: invalid settings:\n{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(db) = cli.db {
+        settings.database_url = db;
+    }
+    if let Cmd::CheckConfig = cli.command {
+        return check_config(&settings);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("recourse: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Cmd::Console => recourse::app::console(settings, std::io::stdin().is_terminal()).await,
+            Cmd::Serve => recourse::app::serve(settings).await,
+            Cmd::Migrate => recourse::app::migrate(settings).await,
+            Cmd::CheckConfig => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("recourse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(settings: &Settings) -> ExitCode {
+    let ladder = match settings.ladder() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("ladder: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("settings OK");
+    println!("  database: {}", recourse::app::redact_url(&settings.database_url));
+    println!("  default language: {}", settings.default_locale.key());
+    println!("  community: {} (supports {})", settings.community.name, settings.community.company);
+    for s in ladder.steps() {
+        let repeat = s.repeat.map(|r| format!(", repeats every {}", humantime::format_duration(r))).unwrap_or_default();
+        println!("  ladder: {} ({}) after {}{repeat}", s.key, s.kind.key(), humantime::format_duration(s.after));
+    }
+    println!("  discord token: {}", if settings.discord.token.is_some() { "set" } else { "not set" });
+    println!("  telegram token: {}", if settings.telegram.token.is_some() { "set" } else { "not set" });
+    ExitCode::SUCCESS
+}

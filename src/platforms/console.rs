@@ -1,0 +1,251 @@
+//! The terminal front end: a chat with the bot on stdin/stdout, with `/as` to switch who is
+//! typing and `/wait` to move the clock, so the whole ladder can be watched in a minute.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use minijinja::context;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Mutex;
+
+use crate::core::clock::{Clock, ManualClock};
+use crate::core::engine::Engine;
+use crate::core::identity::{Actor, ChatRef, Locale, UserRef};
+use crate::core::message::{Incoming, Recipient};
+use crate::core::ports::{OutboxItem, Store};
+use crate::delivery::{Delivery, SendError, Sink};
+use crate::prompts::PromptKey;
+use crate::scheduler::Scheduler;
+
+const OFFSET_KEY: &str = "console/clock_offset_ms";
+
+/// Prints outgoing messages, labelled by where they would go on a real platform.
+pub struct ConsoleSink<W> {
+    out: Arc<Mutex<W>>,
+}
+
+impl<W> ConsoleSink<W> {
+    pub fn new(out: Arc<Mutex<W>>) -> Self {
+        ConsoleSink { out }
+    }
+}
+
+fn label(to: &Recipient) -> String {
+    match to {
+        Recipient::Chat { .. } => "recourse".to_string(),
+        Recipient::User { user } => format!("recourse → {} (private)", user.local_id()),
+        Recipient::Moderators => "recourse → #moderators".to_string(),
+        Recipient::Public => "recourse → #public".to_string(),
+    }
+}
+
+impl<W: AsyncWrite + Unpin + Send> Sink for ConsoleSink<W> {
+    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+        let mut text = format!("{}:\n", label(&item.to));
+        for line in item.text.lines() {
+            text.push_str("  ");
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push('\n');
+        let mut out = self.out.lock().await;
+        out.write_all(text.as_bytes())
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?;
+        out.flush()
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?;
+        Ok(None)
+    }
+}
+
+pub struct Console<S: Store, W: AsyncWrite + Unpin + Send> {
+    pub engine: Engine<S>,
+    pub scheduler: Scheduler<S>,
+    pub delivery: Delivery<S, ConsoleSink<W>>,
+    pub store: S,
+    pub clock: ManualClock,
+    pub out: Arc<Mutex<W>>,
+    actor: Actor,
+}
+
+/// The clock the console runs on: real time plus the offset earlier `/wait`s left behind.
+pub async fn console_clock<S: Store>(store: &S) -> anyhow::Result<ManualClock> {
+    let offset = store
+        .get_setting(OFFSET_KEY)
+        .await
+        .context("failed to read the console clock")?
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    Ok(ManualClock::offset(chrono::Duration::milliseconds(offset)))
+}
+
+impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
+    pub fn new(
+        engine: Engine<S>,
+        scheduler: Scheduler<S>,
+        delivery: Delivery<S, ConsoleSink<W>>,
+        store: S,
+        clock: ManualClock,
+        out: Arc<Mutex<W>>,
+    ) -> Self {
+        Console {
+            engine,
+            scheduler,
+            delivery,
+            store,
+            clock,
+            out,
+            actor: Actor {
+                user: UserRef::Console("you".to_string()),
+                name: "you".to_string(),
+                moderator: false,
+            },
+        }
+    }
+
+    async fn print(&self, text: &str) -> anyhow::Result<()> {
+        let mut out = self.out.lock().await;
+        out.write_all(text.as_bytes()).await?;
+        out.flush().await?;
+        Ok(())
+    }
+
+    fn render(&self, key: PromptKey, ctx: minijinja::Value) -> String {
+        let svc = self.engine.services();
+        svc.prompts
+            .render(svc.default_locale, key, &ctx)
+            .unwrap_or_else(|e| format!("({e})"))
+    }
+
+    /// Reads lines until end of input or `/quit`. `echo` prints each line (script mode).
+    pub async fn run<R: AsyncBufRead + Unpin>(
+        &mut self,
+        input: R,
+        echo: bool,
+    ) -> anyhow::Result<()> {
+        let welcome = self.render(PromptKey::Welcome, context! {});
+        self.print(&format!("{welcome}\n\n")).await?;
+        self.catch_up().await;
+        let mut lines = input.lines();
+        loop {
+            if !echo {
+                self.print(&format!("{}> ", self.actor.name)).await?;
+            }
+            let Some(line) = lines.next_line().await? else {
+                break;
+            };
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if echo {
+                let shown: String = line.chars().take(120).collect();
+                let shown = crate::core::secrets::redact(&shown);
+                self.print(&format!("{}> {shown}\n", self.actor.name)).await?;
+            }
+            if matches!(line, "/quit" | "/exit") {
+                break;
+            }
+            self.line(line).await?;
+        }
+        Ok(())
+    }
+
+    /// Handles one typed line.
+    pub async fn line(&mut self, line: &str) -> anyhow::Result<()> {
+        let (word, rest) = crate::core::command::split_first(line);
+        match word {
+            "/as" => self.switch_user(rest).await,
+            "/wait" => self.wait(rest).await,
+            _ => {
+                let msg = Incoming {
+                    actor: self.actor.clone(),
+                    chat: ChatRef::Console,
+                    private: true,
+                    text: line.to_string(),
+                    locale_hint: None,
+                };
+                match self.engine.handle(&msg).await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "command failed");
+                        let text = self.engine.error_text(&e, None);
+                        self.print(&format!("recourse:\n  {text}\n\n")).await?;
+                    }
+                }
+                self.catch_up().await;
+                Ok(())
+            }
+        }
+    }
+
+    async fn switch_user(&mut self, rest: &str) -> anyhow::Result<()> {
+        let mut words = rest.split_whitespace();
+        let Some(name) = words.next() else {
+            let text = self.render(PromptKey::Usage, context! { command => "as" });
+            return self.print(&format!("recourse:\n  {text}\n\n")).await;
+        };
+        let moderator = words.next().is_some_and(|w| w == "mod" || w == "moderator");
+        self.actor = Actor {
+            user: UserRef::Console(name.to_string()),
+            name: name.to_string(),
+            moderator,
+        };
+        let text = self.render(
+            PromptKey::ConsoleAs,
+            context! { name => name, moderator => moderator },
+        );
+        self.print(&format!("recourse:\n  {text}\n\n")).await
+    }
+
+    /// Moves the clock forward deadline by deadline, so each step happens at its own time.
+    async fn wait(&mut self, rest: &str) -> anyhow::Result<()> {
+        let Ok(by) = humantime::parse_duration(rest.trim()) else {
+            let text = self.render(PromptKey::Usage, context! { command => "wait" });
+            return self.print(&format!("recourse:\n  {text}\n\n")).await;
+        };
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::days(3650));
+        let target = self.clock.now() + by;
+        loop {
+            match self.store.next_due_at().await {
+                Ok(Some(at)) if at <= target => {
+                    self.clock.advance_to(at);
+                    self.run_due(at).await;
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read deadlines");
+                    break;
+                }
+            }
+        }
+        self.clock.advance_to(target);
+        let offset = self.clock.current_offset().num_milliseconds().to_string();
+        if let Err(e) = self.store.put_setting(OFFSET_KEY, &offset).await {
+            tracing::warn!(error = %e, "could not save the console clock");
+        }
+        let now = crate::core::views::fmt_time(self.clock.now());
+        let text = self.render(PromptKey::ConsoleWaited, context! { now => now, by => rest.trim() });
+        self.print(&format!("recourse:\n  {text}\n\n")).await
+    }
+
+    async fn run_due(&self, now: DateTime<Utc>) {
+        if let Err(e) = self.scheduler.run_once(now).await {
+            tracing::warn!(error = %e, "scheduler pass failed");
+        }
+        if let Err(e) = self.delivery.run_once(now).await {
+            tracing::warn!(error = %e, "delivery pass failed");
+        }
+    }
+
+    /// Takes whatever fell due and prints whatever is waiting.
+    pub async fn catch_up(&self) {
+        self.run_due(self.clock.now()).await;
+    }
+
+    pub fn locale(&self) -> Locale {
+        self.engine.services().default_locale
+    }
+}

@@ -1,0 +1,3 @@
+//! Platform adapters. Each only translates between its platform and the core.
+
+pub mod console;

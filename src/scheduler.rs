@@ -1,0 +1,122 @@
+//! Walks open cases up the ladder: claims due steps and hands their messages to the outbox.
+//! Sleeps until the next deadline or until a change wakes it; `run_once(now)` drives it in tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::core::clock::Clock;
+use crate::core::engine::Services;
+use crate::core::ports::{Store, StoreError};
+use crate::core::steps;
+
+/// Claims at most this many cases per transaction.
+const BATCH: u32 = 200;
+/// Even with nothing due, look again this often (a deadline set by another instance).
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+pub struct Scheduler<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    svc: Arc<Services>,
+    wake: Arc<Notify>,
+    delivery: Arc<Notify>,
+}
+
+impl<S: Store> Scheduler<S> {
+    pub fn new(
+        store: S,
+        clock: Arc<dyn Clock>,
+        svc: Arc<Services>,
+        wake: Arc<Notify>,
+        delivery: Arc<Notify>,
+    ) -> Self {
+        Scheduler {
+            store,
+            clock,
+            svc,
+            wake,
+            delivery,
+        }
+    }
+
+    /// Takes every step due at `now`; returns how many were taken.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut steps = 0;
+        // Each pass either takes a step or moves a deadline past `now`, so this ends; the
+        // bound only guards against a bug turning it into a spin.
+        for _ in 0..100_000 {
+            let svc = &self.svc;
+            let taken = self
+                .store
+                .take_due(now, BATCH, |sc| steps::due_change(svc, sc, now))
+                .await?;
+            steps += taken.steps;
+            if taken.steps > 0 {
+                fault_point("after-claim");
+                self.delivery.notify_one();
+            }
+            if taken.claimed == 0 {
+                break;
+            }
+        }
+        Ok(steps)
+    }
+
+    /// Runs until cancelled.
+    pub async fn run(&self, cancel: CancellationToken) {
+        let mut failing = false;
+        loop {
+            let sleep = match self.tick().await {
+                Ok(sleep) => {
+                    if failing {
+                        tracing::info!("scheduler: database reachable again");
+                        failing = false;
+                    }
+                    sleep
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(error = %e, "scheduler: database unavailable, will retry");
+                        failing = true;
+                    }
+                    Duration::from_secs(5)
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    async fn tick(&self) -> Result<Duration, StoreError> {
+        let taken = self.run_once(self.clock.now()).await?;
+        if taken > 0 {
+            tracing::info!(steps = taken, "escalation steps taken");
+        }
+        let next = self.store.next_due_at().await?;
+        Ok(match next {
+            Some(at) => (at - self.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_SLEEP),
+            None => MAX_SLEEP,
+        })
+    }
+}
+
+/// Fault injection for crash tests: `RECOURSE_FAULT=abort-after-claim` kills the process right
+/// after a claim is committed and before anything is sent.
+fn fault_point(name: &str) {
+    if let Some(v) = std::env::var_os("RECOURSE_FAULT")
+        && v.to_str() == Some(&format!("abort-{name}"))
+    {
+        eprintln!("RECOURSE_FAULT: aborting {name}");
+        std::process::abort();
+    }
+}

@@ -1,0 +1,149 @@
+//! The only place with SQL: the store port implemented for SQLite and PostgreSQL.
+
+pub mod postgres;
+pub mod sqlite;
+
+use chrono::{DateTime, Utc};
+
+use crate::core::case::{CaseId, Event};
+use crate::core::identity::{ChatRef, UserRef};
+use crate::core::message::Outgoing;
+use crate::core::ports::{
+    Change, OutboxItem, Saved, Store, StoreError, StoreResult, StoredCase, Taken,
+};
+
+/// A store on the backend its URL names.
+#[derive(Clone)]
+pub enum SqlStore {
+    Sqlite(sqlite::Backend),
+    Postgres(postgres::Backend),
+}
+
+impl SqlStore {
+    /// `postgres://…` selects PostgreSQL; `sqlite:…` or a plain file path selects SQLite.
+    pub async fn open(url: &str) -> anyhow::Result<SqlStore> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(SqlStore::Postgres(postgres::Backend::open(url).await?))
+        } else {
+            let url = if url.starts_with("sqlite:") {
+                url.to_string()
+            } else {
+                format!("sqlite://{url}")
+            };
+            Ok(SqlStore::Sqlite(sqlite::Backend::open(&url).await?))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            SqlStore::Sqlite(_) => "sqlite",
+            SqlStore::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            SqlStore::Sqlite(b) => b.close().await,
+            SqlStore::Postgres(b) => b.close().await,
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        use sqlx::Error as E;
+        match &e {
+            E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {
+                StoreError::Unavailable(e.to_string())
+            }
+            E::Database(db) if is_unavailable_code(db.code().as_deref()) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Failed(anyhow::Error::new(e).context("database query failed")),
+        }
+    }
+}
+
+/// SQLite: BUSY, LOCKED, READONLY, IOERR, CANTOPEN (primary codes, possibly extended).
+/// PostgreSQL: connection exceptions (08…), admin shutdown and friends (57P0…), read-only (25006).
+fn is_unavailable_code(code: Option<&str>) -> bool {
+    let Some(code) = code else { return false };
+    if let Ok(n) = code.parse::<i32>() {
+        return matches!(n & 0xff, 5 | 6 | 8 | 10 | 14);
+    }
+    code.starts_with("08") || code.starts_with("57P0") || code == "25006"
+}
+
+macro_rules! dispatch {
+    ($self:expr, $b:ident => $call:expr) => {
+        match $self {
+            SqlStore::Sqlite($b) => $call,
+            SqlStore::Postgres($b) => $call,
+        }
+    };
+}
+
+impl Store for SqlStore {
+    async fn save(&self, change: &Change) -> StoreResult<Saved> {
+        dispatch!(self, b => b.save(change).await)
+    }
+    async fn load_case(&self, id: &CaseId) -> StoreResult<Option<StoredCase>> {
+        dispatch!(self, b => b.load_case(id).await)
+    }
+    async fn events(&self, id: &CaseId) -> StoreResult<Vec<Event>> {
+        dispatch!(self, b => b.events(id).await)
+    }
+    async fn cases_of(&self, user: &UserRef) -> StoreResult<Vec<StoredCase>> {
+        dispatch!(self, b => b.cases_of(user).await)
+    }
+    async fn queue(&self, limit: u32) -> StoreResult<Vec<StoredCase>> {
+        dispatch!(self, b => b.queue(limit).await)
+    }
+    async fn enqueue(&self, out: &[Outgoing]) -> StoreResult<()> {
+        dispatch!(self, b => b.enqueue(out).await)
+    }
+    async fn dialogue(&self, user: &UserRef, chat: &ChatRef) -> StoreResult<Option<String>> {
+        dispatch!(self, b => b.dialogue(user, chat).await)
+    }
+    async fn set_dialogue(
+        &self,
+        user: &UserRef,
+        chat: &ChatRef,
+        state: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self, b => b.set_dialogue(user, chat, state, now).await)
+    }
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        dispatch!(self, b => b.next_due_at().await)
+    }
+    async fn take_due<F>(&self, now: DateTime<Utc>, limit: u32, decide: F) -> StoreResult<Taken>
+    where
+        F: FnMut(StoredCase) -> Change + Send,
+    {
+        dispatch!(self, b => b.take_due(now, limit, decide).await)
+    }
+    async fn outbox_pending(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxItem>> {
+        dispatch!(self, b => b.outbox_pending(now, limit).await)
+    }
+    async fn outbox_sent(
+        &self,
+        id: i64,
+        message_ref: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self, b => b.outbox_sent(id, message_ref, now).await)
+    }
+    async fn outbox_retry(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        dispatch!(self, b => b.outbox_retry(id, next_at, error).await)
+    }
+    async fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        dispatch!(self, b => b.outbox_failed(id, error, now).await)
+    }
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        dispatch!(self, b => b.get_setting(key).await)
+    }
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        dispatch!(self, b => b.put_setting(key, value).await)
+    }
+}

@@ -1,0 +1,42 @@
+//! The PostgreSQL store, for several instances sharing one database: claims use row locks
+//! (`FOR UPDATE SKIP LOCKED`) so two schedulers never pick the same case at once.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::PgPoolOptions;
+
+type Db = sqlx::Postgres;
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+#[derive(Clone)]
+pub struct Backend {
+    pool: sqlx::PgPool,
+}
+
+impl Backend {
+    /// Connects and applies the migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Backend> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            // Fail fast when the server is away, so users hear "try again shortly" quickly.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await
+            .context("failed to connect to PostgreSQL")?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .context("failed to apply the PostgreSQL migrations")?;
+        Ok(Backend { pool })
+    }
+
+    /// PostgreSQL locks rows itself; nothing to serialise here.
+    async fn write_lock(&self) {}
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+include!("common.rs");

@@ -1,0 +1,59 @@
+//! The embedded SQLite store: one file, WAL mode, writes serialised inside the process.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::{Mutex, MutexGuard};
+
+type Db = sqlx::Sqlite;
+/// SQLite has no row locks; the write lock below serialises claims within the process.
+const SKIP_LOCKED: &str = "";
+
+#[derive(Clone)]
+pub struct Backend {
+    pool: sqlx::SqlitePool,
+    writer: Arc<Mutex<()>>,
+}
+
+impl Backend {
+    /// Opens (creating if needed) the database file and applies the migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Backend> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("not a valid SQLite location: {url}"))?
+            .create_if_missing(true)
+            // WAL lets readers work while one writer commits. synchronous=NORMAL in WAL mode
+            // never corrupts the database and loses nothing when the process crashes; only a
+            // power cut can drop the last commits, which the outbox tolerates (at-least-once).
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("failed to open the SQLite database {url}"))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .context("failed to apply the SQLite migrations")?;
+        Ok(Backend {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    async fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+include!("common.rs");
