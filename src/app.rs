@@ -20,7 +20,12 @@ use crate::store::SqlStore;
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
     SqlStore::open(&settings.database_url)
         .await
-        .with_context(|| format!("could not open the database ({})", redact_url(&settings.database_url)))
+        .with_context(|| {
+            format!(
+                "could not open the database ({})",
+                redact_url(&settings.database_url)
+            )
+        })
 }
 
 /// Hides a password in a database URL before it is printed.
@@ -45,7 +50,13 @@ pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()
     let wake = Arc::new(Notify::new());
     let out = Arc::new(Mutex::new(tokio::io::stdout()));
     let engine = Engine::new(store.clone(), shared.clone(), svc.clone());
-    let scheduler = Scheduler::new(store.clone(), shared.clone(), svc, wake.clone(), wake.clone());
+    let scheduler = Scheduler::new(
+        store.clone(),
+        shared.clone(),
+        svc,
+        wake.clone(),
+        wake.clone(),
+    );
     let delivery = Delivery::new(store.clone(), ConsoleSink::new(out.clone()), shared, wake);
     let mut console = Console::new(engine, scheduler, delivery, store.clone(), clock, out);
     let stdin = BufReader::new(tokio::io::stdin());
@@ -90,7 +101,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tracker.spawn(async move { delivery.run(cancel).await });
     }
     tracker.close();
-    tracing::info!(backend = store.backend_name(), "recourse is running; Ctrl-C to stop");
+    tracing::info!(
+        backend = store.backend_name(),
+        "recourse is running; Ctrl-C to stop"
+    );
     shutdown_signal().await;
     tracing::info!("stopping: finishing work in flight");
     cancel.cancel();
@@ -102,16 +116,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
-                if let Err(e) = tokio::signal::ctrl_c().await {
-                    tracing::error!(error = %e, "cannot listen for Ctrl-C");
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                    if let Err(e) = tokio::signal::ctrl_c().await {
+                        tracing::error!(error = %e, "cannot listen for Ctrl-C");
+                    }
+                    return;
                 }
-                return;
-            }
-        };
+            };
         tokio::select! {
             r = tokio::signal::ctrl_c() => if let Err(e) = r { tracing::error!(error = %e, "Ctrl-C handler failed") },
             _ = term.recv() => {}

@@ -25,8 +25,10 @@ pub enum SendError {
 /// Where messages go: a platform adapter, or the console.
 pub trait Sink: Send + Sync {
     /// Sends one message; returns a reference to it (for later edits) if the platform has one.
-    fn send(&self, item: &OutboxItem)
-    -> impl Future<Output = Result<Option<String>, SendError>> + Send;
+    fn send(
+        &self,
+        item: &OutboxItem,
+    ) -> impl Future<Output = Result<Option<String>, SendError>> + Send;
 }
 
 const MAX_ATTEMPTS: u32 = 8;

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use recourse::config::{Settings, Sources};
 
 #[derive(Parser)]
-#[command(name = "recourse", version, about = "Walks crypto-theft victims up the escalation ladder")]
+#[command(
+    name = "recourse",
+    version,
+    about = "Walks crypto-theft victims up the escalation ladder"
+)]
 struct Cli {
     /// Settings file (default: recourse.toml if present).
     #[arg(long, global = true, env = "RECOURSE_CONFIG")]
@@ -40,8 +44,9 @@ fn main() -> ExitCode {
     let console = matches!(cli.command, Cmd::Console);
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RECOURSE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if console { "warn" } else { "info" })),
+            tracing_subscriber::EnvFilter::try_from_env("RECOURSE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if console { "warn" } else { "info" })
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -95,14 +100,42 @@ fn check_config(settings: &Settings) -> ExitCode {
         }
     };
     println!("settings OK");
-    println!("  database: {}", recourse::app::redact_url(&settings.database_url));
+    println!(
+        "  database: {}",
+        recourse::app::redact_url(&settings.database_url)
+    );
     println!("  default language: {}", settings.default_locale.key());
-    println!("  community: {} (supports {})", settings.community.name, settings.community.company);
+    println!(
+        "  community: {} (supports {})",
+        settings.community.name, settings.community.company
+    );
     for s in ladder.steps() {
-        let repeat = s.repeat.map(|r| format!(", repeats every {}", humantime::format_duration(r))).unwrap_or_default();
-        println!("  ladder: {} ({}) after {}{repeat}", s.key, s.kind.key(), humantime::format_duration(s.after));
+        let repeat = s
+            .repeat
+            .map(|r| format!(", repeats every {}", humantime::format_duration(r)))
+            .unwrap_or_default();
+        println!(
+            "  ladder: {} ({}) after {}{repeat}",
+            s.key,
+            s.kind.key(),
+            humantime::format_duration(s.after)
+        );
     }
-    println!("  discord token: {}", if settings.discord.token.is_some() { "set" } else { "not set" });
-    println!("  telegram token: {}", if settings.telegram.token.is_some() { "set" } else { "not set" });
+    println!(
+        "  discord token: {}",
+        if settings.discord.token.is_some() {
+            "set"
+        } else {
+            "not set"
+        }
+    );
+    println!(
+        "  telegram token: {}",
+        if settings.telegram.token.is_some() {
+            "set"
+        } else {
+            "not set"
+        }
+    );
     ExitCode::SUCCESS
 }

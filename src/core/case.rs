@@ -114,10 +114,14 @@ impl TheftKind {
     pub fn parse(s: &str) -> Option<TheftKind> {
         let s = s.trim().to_lowercase();
         if let Ok(n) = s.parse::<usize>() {
-            return n.checked_sub(1).and_then(|i| TheftKind::ALL.get(i).copied());
+            return n
+                .checked_sub(1)
+                .and_then(|i| TheftKind::ALL.get(i).copied());
         }
         let kind = match s.as_str() {
-            "seed" | "key" | "seed_leaked" | "leak" | "助记词" | "私钥" => TheftKind::SeedLeaked,
+            "seed" | "key" | "seed_leaked" | "leak" | "助记词" | "私钥" => {
+                TheftKind::SeedLeaked
+            }
             "approval" | "approve" | "permit" | "malicious_approval" | "授权" => {
                 TheftKind::MaliciousApproval
             }
@@ -164,14 +168,20 @@ impl ContactChannel {
 
     pub fn parse(s: &str) -> Option<ContactChannel> {
         let c = match s.trim().to_lowercase().as_str() {
-            "email" | "e-mail" | "mail" | "邮件" | "邮箱" | "电子邮件" => ContactChannel::Email,
-            "ticket" | "in-app" | "inapp" | "app" | "工单" | "应用内" => ContactChannel::Ticket,
+            "email" | "e-mail" | "mail" | "邮件" | "邮箱" | "电子邮件" => {
+                ContactChannel::Email
+            }
+            "ticket" | "in-app" | "inapp" | "app" | "工单" | "应用内" => {
+                ContactChannel::Ticket
+            }
             "form" | "web" | "website" | "web_form" | "webform" | "网站" | "表单" => {
                 ContactChannel::WebForm
             }
             "social" | "twitter" | "x" | "telegram" | "discord" | "weibo" | "社交" | "社交媒体"
             | "微博" => ContactChannel::Social,
-            "chat" | "livechat" | "live_chat" | "在线客服" | "客服" => ContactChannel::LiveChat,
+            "chat" | "livechat" | "live_chat" | "在线客服" | "客服" => {
+                ContactChannel::LiveChat
+            }
             "phone" | "call" | "电话" => ContactChannel::Phone,
             "other" | "其他" => ContactChannel::Other,
             _ => return None,

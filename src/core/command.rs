@@ -9,23 +9,62 @@ pub enum Command {
     Cancel,
     Skip,
     Done,
-    Contacted { case: Option<String>, rest: String },
-    Replied { case: Option<String>, rest: String },
-    Unresolved { case: Option<String> },
-    Status { case: Option<String> },
-    Resolve { case: Option<String> },
-    Withdraw { case: Option<String> },
-    Lang { case: Option<String>, rest: String },
+    Contacted {
+        case: Option<String>,
+        rest: String,
+    },
+    Replied {
+        case: Option<String>,
+        rest: String,
+    },
+    Unresolved {
+        case: Option<String>,
+    },
+    Status {
+        case: Option<String>,
+    },
+    Resolve {
+        case: Option<String>,
+    },
+    Withdraw {
+        case: Option<String>,
+    },
+    Lang {
+        case: Option<String>,
+        rest: String,
+    },
     Queue,
-    Case { case: String },
-    Claim { case: String },
-    Note { case: String, text: String },
-    Hold { case: String, reason: String },
-    Resume { case: String },
-    Advance { case: String },
-    Approve { case: String },
-    Reject { case: String, reason: String },
-    Close { case: String, reason: String },
+    Case {
+        case: String,
+    },
+    Claim {
+        case: String,
+    },
+    Note {
+        case: String,
+        text: String,
+    },
+    Hold {
+        case: String,
+        reason: String,
+    },
+    Resume {
+        case: String,
+    },
+    Advance {
+        case: String,
+    },
+    Approve {
+        case: String,
+    },
+    Reject {
+        case: String,
+        reason: String,
+    },
+    Close {
+        case: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +245,11 @@ mod tests {
     fn tokenizes_quoted_values() {
         assert_eq!(
             tokenize(r#"chain=eth amount="1.2 ETH" contacted=“2026-11-20 email #4411”"#),
-            vec!["chain=eth", "amount=1.2 ETH", "contacted=2026-11-20 email #4411"]
+            vec![
+                "chain=eth",
+                "amount=1.2 ETH",
+                "contacted=2026-11-20 email #4411"
+            ]
         );
     }
 
@@ -221,10 +264,19 @@ mod tests {
 
     #[test]
     fn unknown_and_usage_errors() {
-        assert_eq!(parse("/frobnicate"), Err(ParseError::Unknown("frobnicate".into())));
+        assert_eq!(
+            parse("/frobnicate"),
+            Err(ParseError::Unknown("frobnicate".into()))
+        );
         assert_eq!(parse("/note"), Err(ParseError::Usage("note")));
-        assert_eq!(parse("/note RC-AAAAA-BBBBB"), Err(ParseError::Usage("note")));
-        assert_eq!(parse("/report chain"), Err(ParseError::BadPair("chain".into())));
+        assert_eq!(
+            parse("/note RC-AAAAA-BBBBB"),
+            Err(ParseError::Usage("note"))
+        );
+        assert_eq!(
+            parse("/report chain"),
+            Err(ParseError::BadPair("chain".into()))
+        );
         assert_eq!(parse("hello"), Ok(Parsed::Text));
     }
 

@@ -239,7 +239,11 @@ impl<S: Store> Engine<S> {
         let locale = self.user_locale(msg).await?;
         let cx = Ctx { msg, now, locale };
         if msg.text.chars().count() > self.svc.max_chars {
-            return self.reply(&cx, PromptKey::TooLong, context! { max => self.svc.max_chars });
+            return self.reply(
+                &cx,
+                PromptKey::TooLong,
+                context! { max => self.svc.max_chars },
+            );
         }
         let intake = match self.store.dialogue(&msg.actor.user, &msg.chat).await? {
             Some(s) => serde_json::from_str::<Intake>(&s).ok(),
@@ -266,7 +270,11 @@ impl<S: Store> Engine<S> {
                 return self.reply(&cx, PromptKey::Usage, context! { command => name });
             }
             Err(ParseError::BadPair(part)) => {
-                return self.reply(&cx, PromptKey::BadValue, context! { field => "pair", value => part });
+                return self.reply(
+                    &cx,
+                    PromptKey::BadValue,
+                    context! { field => "pair", value => part },
+                );
             }
         };
         self.command(&cx, cmd, intake).await
@@ -285,7 +293,11 @@ impl<S: Store> Engine<S> {
         match parsed {
             Ok(Parsed::Command(Command::Report(pairs))) => {
                 for (k, v) in pairs {
-                    let field = if is_tx_key(k) { Field::TxHash } else { Field::FreeText };
+                    let field = if is_tx_key(k) {
+                        Field::TxHash
+                    } else {
+                        Field::FreeText
+                    };
                     verdicts.push(secrets::assess(v, field));
                 }
                 verdicts.push(secrets::assess(&blank_tx_values(text), Field::FreeText));
@@ -334,7 +346,9 @@ impl<S: Store> Engine<S> {
             outcome.out.push(self.to_chat(cx, public));
             outcome.out.push(Outgoing::fresh(
                 None,
-                Recipient::User { user: cx.msg.actor.user.clone() },
+                Recipient::User {
+                    user: cx.msg.actor.user.clone(),
+                },
                 private_text,
             ));
             let notice = self.svc.render(
@@ -520,7 +534,11 @@ impl<S: Store> Engine<S> {
             1 => Ok(Ok(open.remove(0))),
             _ => {
                 let ids: Vec<String> = open.iter().map(|c| c.case.id.to_string()).collect();
-                Ok(Err(self.reply(cx, PromptKey::WhichCase, context! { cases => ids })?))
+                Ok(Err(self.reply(
+                    cx,
+                    PromptKey::WhichCase,
+                    context! { cases => ids },
+                )?))
             }
         }
     }
@@ -562,7 +580,10 @@ impl<S: Store> Engine<S> {
             Ok(step) => self.intake_next(cx, i, step),
             Err(invalid) => {
                 let ctx = invalid_ctx(&invalid);
-                let cx = Ctx { locale: i.locale, ..*cx };
+                let cx = Ctx {
+                    locale: i.locale,
+                    ..*cx
+                };
                 let key = match invalid {
                     Invalid::Evidence { .. } => PromptKey::EvidenceError,
                     _ => PromptKey::BadValue,
@@ -573,7 +594,10 @@ impl<S: Store> Engine<S> {
     }
 
     fn intake_next(&self, cx: &Ctx<'_>, i: Intake, step: Step) -> Result<Outcome, EngineError> {
-        let cx = Ctx { locale: i.locale, ..*cx };
+        let cx = Ctx {
+            locale: i.locale,
+            ..*cx
+        };
         match step {
             Step::Ask => {
                 let mut o = self.ask(&cx, &i, context! { first => false })?;
@@ -621,7 +645,11 @@ impl<S: Store> Engine<S> {
                 "contacted" => Question::Contacted,
                 "country" => Question::Country,
                 _ => {
-                    return self.reply(cx, PromptKey::BadValue, context! { field => "key", value => k });
+                    return self.reply(
+                        cx,
+                        PromptKey::BadValue,
+                        context! { field => "key", value => k },
+                    );
                 }
             };
             i.question = q;
@@ -696,7 +724,9 @@ impl<S: Store> Engine<S> {
             new => true,
             checklist => checklist_sent,
         };
-        let reply = self.svc.render(locale, PromptKey::ReportCreated, &view_ctx)?;
+        let reply = self
+            .svc
+            .render(locale, PromptKey::ReportCreated, &view_ctx)?;
         let notice = self.svc.render(
             self.svc.default_locale,
             PromptKey::ModNotice,
@@ -720,7 +750,13 @@ impl<S: Store> Engine<S> {
             out: vec![
                 Outgoing {
                     key: format!("esc:{}:report:victim", case.id.as_str()),
-                    ..Outgoing::fresh(Some(case.id.clone()), Recipient::Chat { chat: cx.msg.chat.clone() }, reply)
+                    ..Outgoing::fresh(
+                        Some(case.id.clone()),
+                        Recipient::Chat {
+                            chat: cx.msg.chat.clone(),
+                        },
+                        reply,
+                    )
                 },
                 Outgoing::fresh(Some(case.id.clone()), Recipient::Moderators, notice),
             ],

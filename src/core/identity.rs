@@ -141,7 +141,9 @@ impl Locale {
         let s = s.trim().to_lowercase();
         match s.as_str() {
             "1" | "en" | "english" | "英文" | "英语" => Some(Locale::En),
-            "2" | "zh" | "cn" | "chinese" | "中文" | "简体中文" | "汉语" => Some(Locale::Zh),
+            "2" | "zh" | "cn" | "chinese" | "中文" | "简体中文" | "汉语" => {
+                Some(Locale::Zh)
+            }
             _ if s.starts_with("en-") || s.starts_with("en_") => Some(Locale::En),
             _ if s.starts_with("zh-") || s.starts_with("zh_") => Some(Locale::Zh),
             _ => None,

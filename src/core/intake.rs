@@ -347,7 +347,9 @@ mod tests {
 
     #[test]
     fn parses_contacts() {
-        let c = parse_contact("2026-11-20 email #4411", now()).unwrap().unwrap();
+        let c = parse_contact("2026-11-20 email #4411", now())
+            .unwrap()
+            .unwrap();
         assert_eq!(c.channel, Some(ContactChannel::Email));
         assert_eq!(c.reference.as_deref(), Some("#4411"));
         assert_eq!(c.at, Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap());

@@ -172,7 +172,9 @@ impl Ladder {
         let rung = self.next_step(case).map(|index| Due {
             index,
             occurrence: 0,
-            at: self.occurrence_at(case, index, 0).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            at: self
+                .occurrence_at(case, index, 0)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         });
         let repeat = self.pending_repeat(case).and_then(|(index, k)| {
             let at = self.occurrence_at(case, index, k)?;

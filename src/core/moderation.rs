@@ -42,7 +42,11 @@ impl<S: Store> Engine<S> {
             .iter()
             .map(|sc| self.svc.view(&sc.case, cx.locale, cx.now))
             .collect();
-        self.reply(cx, PromptKey::Queue, context! { cases => rows, limit => QUEUE_LIMIT })
+        self.reply(
+            cx,
+            PromptKey::Queue,
+            context! { cases => rows, limit => QUEUE_LIMIT },
+        )
     }
 
     pub(crate) async fn timeline(&self, cx: &Ctx<'_>, raw: &str) -> Result<Outcome, EngineError> {
@@ -100,7 +104,9 @@ impl<S: Store> Engine<S> {
             _ => None,
         };
         if let Some((what, reason)) = update {
-            outcome.out.push(self.victim_update(cx, &case, what, reason)?);
+            outcome
+                .out
+                .push(self.victim_update(cx, &case, what, reason)?);
         }
         Ok(outcome)
     }
@@ -118,7 +124,9 @@ impl<S: Store> Engine<S> {
             what => what,
             reason => reason,
         };
-        let text = self.svc.render(case.locale, PromptKey::VictimUpdate, &ctx)?;
+        let text = self
+            .svc
+            .render(case.locale, PromptKey::VictimUpdate, &ctx)?;
         Ok(Outgoing::fresh(
             Some(case.id.clone()),
             Recipient::User {

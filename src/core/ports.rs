@@ -72,11 +72,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 pub trait Store: Clone + Send + Sync + 'static {
     fn save(&self, change: &Change) -> impl Future<Output = StoreResult<Saved>> + Send;
-    fn load_case(&self, id: &CaseId)
-    -> impl Future<Output = StoreResult<Option<StoredCase>>> + Send;
+    fn load_case(
+        &self,
+        id: &CaseId,
+    ) -> impl Future<Output = StoreResult<Option<StoredCase>>> + Send;
     fn events(&self, id: &CaseId) -> impl Future<Output = StoreResult<Vec<Event>>> + Send;
     /// A reporter's cases, newest first.
-    fn cases_of(&self, user: &UserRef) -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
+    fn cases_of(&self, user: &UserRef)
+    -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
     /// Open cases for moderators: awaiting a decision first, then the longest silence.
     fn queue(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
     fn enqueue(&self, out: &[Outgoing]) -> impl Future<Output = StoreResult<()>> + Send;
@@ -132,6 +135,5 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     fn get_setting(&self, key: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
-    fn put_setting(&self, key: &str, value: &str)
-    -> impl Future<Output = StoreResult<()>> + Send;
+    fn put_setting(&self, key: &str, value: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }

@@ -114,9 +114,11 @@ pub fn take(
         StepKind::Authorities => PromptKey::StepAuthorities,
     };
     if step.kind == StepKind::PublicPost {
-        let draft = svc
-            .prompts
-            .render(svc.public_locale, PromptKey::PublicPost, &ctx(svc.public_locale))?;
+        let draft = svc.prompts.render(
+            svc.public_locale,
+            PromptKey::PublicPost,
+            &ctx(svc.public_locale),
+        )?;
         taken.events.push(EventKind::PostDrafted { text: draft });
     }
     let mut victim_ctx = ctx(victim);

@@ -121,12 +121,20 @@ impl<S: Store> Engine<S> {
         rest: String,
     ) -> Result<Outcome, EngineError> {
         let Some(locale) = Locale::parse(&rest) else {
-            return self.reply(cx, PromptKey::BadValue, context! { field => "language", value => rest });
+            return self.reply(
+                cx,
+                PromptKey::BadValue,
+                context! { field => "language", value => rest },
+            );
         };
         let cx = Ctx { locale, ..*cx };
         // Without a case this sets the sender's language; with one, that case's too.
         let mut outcome = match case {
-            None => self.reply(&cx, PromptKey::LocaleSet, context! { case => None::<String> })?,
+            None => self.reply(
+                &cx,
+                PromptKey::LocaleSet,
+                context! { case => None::<String> },
+            )?,
             Some(raw) => {
                 let sc = found!(self.find_case(&cx, Some(&raw)).await);
                 let id = sc.case.id.to_string();

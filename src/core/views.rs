@@ -179,7 +179,10 @@ impl CaseView {
             hold_by: case.hold.as_ref().map(|h| h.by.clone()),
             claimed_by: case.claimed_by.clone(),
             pending_post: case.pending_post.as_ref().map(|p| p.text.clone()),
-            company: r.wallet.clone().unwrap_or_else(|| community.company.clone()),
+            company: r
+                .wallet
+                .clone()
+                .unwrap_or_else(|| community.company.clone()),
         }
     }
 }

@@ -143,7 +143,8 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
             if echo {
                 let shown: String = line.chars().take(120).collect();
                 let shown = crate::core::secrets::redact(&shown);
-                self.print(&format!("{}> {shown}\n", self.actor.name)).await?;
+                self.print(&format!("{}> {shown}\n", self.actor.name))
+                    .await?;
             }
             if matches!(line, "/quit" | "/exit") {
                 break;
@@ -227,7 +228,10 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
             tracing::warn!(error = %e, "could not save the console clock");
         }
         let now = crate::core::views::fmt_time(self.clock.now());
-        let text = self.render(PromptKey::ConsoleWaited, context! { now => now, by => rest.trim() });
+        let text = self.render(
+            PromptKey::ConsoleWaited,
+            context! { now => now, by => rest.trim() },
+        );
         self.print(&format!("recourse:\n  {text}\n\n")).await
     }
 

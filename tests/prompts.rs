@@ -1,0 +1,278 @@
+//! Every template renders in both languages, for a full case and a minimal one, through every
+//! branch, with no template syntax or empty values left in the text.
+
+mod common;
+
+use chrono::Duration;
+use common::samples::{full_case, full_events, minimal_case, t0};
+use minijinja::{Value, context};
+use recourse::config::Community;
+use recourse::core::authorities::Directory;
+use recourse::core::identity::Locale;
+use recourse::core::ladder::Ladder;
+use recourse::core::steps::AuthorityView;
+use recourse::core::views::{CaseView, CommunityView, EventView};
+use recourse::prompts::{PromptKey, Prompts};
+
+fn variants(key: PromptKey) -> Vec<Value> {
+    let each = |name: &str, values: &[&str]| -> Vec<Value> {
+        values
+            .iter()
+            .map(|v| Value::from_serialize(std::collections::BTreeMap::from([(name, *v)])))
+            .collect()
+    };
+    match key {
+        PromptKey::IntakeQuestion => {
+            let mut v = Vec::new();
+            for q in [
+                "language",
+                "wallet",
+                "how",
+                "chain",
+                "amount",
+                "evidence",
+                "noticed",
+                "contacted",
+                "country",
+            ] {
+                v.push(context! { question => q, first => q == "language" });
+            }
+            v
+        }
+        PromptKey::BadValue => each(
+            "field",
+            &[
+                "pair", "key", "language", "how", "chain", "date", "country", "empty", "too_long",
+                "other",
+            ],
+        ),
+        PromptKey::EvidenceError => each(
+            "error",
+            &[
+                "looks_like_address",
+                "looks_like_tx_hash",
+                "bad_checksum",
+                "too_long",
+                "empty",
+                "wrong_shape",
+            ],
+        ),
+        PromptKey::ModNotice => each(
+            "what",
+            &[
+                "new_case",
+                "reminder",
+                "public_post",
+                "complaint",
+                "authorities",
+                "secret_deleted",
+                "checklist",
+            ],
+        ),
+        PromptKey::ModDone => {
+            let mut v: Vec<Value> = ["already_held", "not_held", "no_post", "ladder_done"]
+                .iter()
+                .map(|n| context! { noop => n, action => "held" })
+                .collect();
+            for a in [
+                "claimed",
+                "noted",
+                "held",
+                "resumed",
+                "advanced",
+                "post_approved",
+                "post_rejected",
+                "closed",
+            ] {
+                v.push(context! { noop => false, action => a });
+            }
+            v
+        }
+        PromptKey::VictimUpdate => each(
+            "what",
+            &[
+                "post_published",
+                "post_rejected",
+                "closed",
+                "held",
+                "resumed",
+            ],
+        ),
+        PromptKey::SecretRefused => vec![context! { public => true }, context! { public => false }],
+        PromptKey::Usage => each(
+            "command",
+            &[
+                "note", "case", "claim", "hold", "resume", "advance", "approve", "reject", "close",
+                "lang", "as", "wait", "other",
+            ],
+        ),
+        PromptKey::ReportCreated => vec![
+            context! { new => true, checklist => true },
+            context! { new => true, checklist => false },
+            context! { new => false },
+        ],
+        PromptKey::Unresolved => vec![
+            context! { no_reply => true },
+            context! { no_reply => false },
+        ],
+        PromptKey::IntakeCancelled => vec![context! {}, context! { nothing => true }],
+        PromptKey::Contacted => vec![
+            context! { follow_up => true },
+            context! { follow_up => false },
+        ],
+        PromptKey::Help => vec![
+            context! { moderator => true, in_intake => true },
+            context! { moderator => false, in_intake => false },
+        ],
+        PromptKey::LocaleSet => vec![
+            context! { case => Value::from(()) },
+            context! { case => "RC-7K3MQ-9XT2H" },
+        ],
+        PromptKey::ConsoleAs => vec![
+            context! { moderator => true },
+            context! { moderator => false },
+        ],
+        _ => vec![context! {}],
+    }
+}
+
+fn base(case: &recourse::core::case::Case, locale: Locale) -> Value {
+    let ladder = Ladder::default();
+    let community = Community {
+        support_email: Some("support@example.com".into()),
+        ..Community::default()
+    };
+    let now = t0() + Duration::days(5);
+    let view = CaseView::new(case, &ladder, &community, locale, now);
+    let (dir, errors) = Directory::builtin();
+    assert!(errors.is_empty(), "{errors:?}");
+    let authorities: Vec<AuthorityView> = dir
+        .for_country(case.report.country.as_ref())
+        .into_iter()
+        .map(|a| AuthorityView::new(a, locale))
+        .collect();
+    let events: Vec<EventView> = full_events().iter().map(EventView::from).collect();
+    context! {
+        case => view.clone(),
+        cases => vec![view],
+        community => CommunityView::from(&community),
+        authorities => authorities,
+        events => events,
+        command => "note",
+        max => 4000,
+        kinds => vec!["mnemonic", "private_key"],
+        public => false,
+        name => "alice",
+        platform => "telegram",
+        value => "0x5aAe…eAed",
+        field => "chain",
+        error => "wrong_shape",
+        chain => "Ethereum",
+        number => 3,
+        total => 9,
+        chains => vec!["Ethereum", "BNB Smart Chain", "TRON"],
+        first => false,
+        question => "chain",
+        txs => 1,
+        addresses => 2,
+        total_txs => 3,
+        total_addresses => 4,
+        new => true,
+        checklist => true,
+        follow_up => false,
+        no_reply => false,
+        what => "reminder",
+        draft => "Unanswered theft report",
+        occurrence => 1,
+        step => "reminder",
+        action => "claimed",
+        noop => false,
+        reason => "duplicate",
+        in_intake => false,
+        moderator => false,
+        now => "2026-11-25 12:00 UTC",
+        by => "3d",
+        limit => 50,
+    }
+}
+
+fn merge(base: &Value, over: &Value) -> Value {
+    let mut map: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+    for v in [base, over] {
+        if let Ok(keys) = v.try_iter() {
+            for k in keys {
+                let key = k.to_string();
+                map.insert(key.clone(), v.get_attr(&key).unwrap_or_default());
+            }
+        }
+    }
+    Value::from_serialize(&map)
+}
+
+fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+#[test]
+fn every_template_renders_in_both_locales_for_full_and_minimal_cases() {
+    let prompts = Prompts::new().expect("templates parse");
+    let mut rendered = 0;
+    for locale in Locale::ALL {
+        for case in [full_case(), minimal_case()] {
+            let base = base(&case, locale);
+            for &key in PromptKey::ALL {
+                for variant in variants(key) {
+                    let ctx = merge(&base, &variant);
+                    let text = prompts.render(locale, key, &ctx).unwrap_or_else(|e| {
+                        panic!("{key:?}/{locale:?}: {e:#}\nvariant: {variant}")
+                    });
+                    let where_ = format!("{key:?}/{locale:?} {variant}:\n{text}");
+                    assert!(!text.trim().is_empty(), "empty: {where_}");
+                    for bad in ["{{", "}}", "{%", "%}", "undefined", "()", "（）"] {
+                        assert!(!text.contains(bad), "{bad:?} left in {where_}");
+                    }
+                    let lower = text.replace("have none", "");
+                    assert!(
+                        !lower.contains("none"),
+                        "a missing value printed as none: {where_}"
+                    );
+                    if locale == Locale::Zh {
+                        assert!(has_cjk(&text), "not translated: {where_}");
+                    }
+                    rendered += 1;
+                }
+            }
+        }
+    }
+    assert!(rendered > 300, "only {rendered} renders");
+}
+
+#[test]
+fn checklist_follows_the_theft_kind() {
+    use recourse::core::case::TheftKind;
+    let prompts = Prompts::new().unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for kind in TheftKind::ALL {
+        let mut case = minimal_case();
+        case.report.how = kind;
+        for locale in Locale::ALL {
+            let ctx = merge(&base(&case, locale), &context! { new => false });
+            let text = prompts
+                .render(locale, PromptKey::ReportCreated, &ctx)
+                .unwrap();
+            if locale == Locale::En {
+                assert!(
+                    seen.insert(text.clone()),
+                    "{kind:?} has the same checklist as another kind"
+                );
+            }
+        }
+    }
+    let mut case = minimal_case();
+    case.report.how = TheftKind::SeedLeaked;
+    let ctx = merge(&base(&case, Locale::En), &context! { new => false });
+    let text = prompts
+        .render(Locale::En, PromptKey::ReportCreated, &ctx)
+        .unwrap();
+    assert!(text.contains("NEW seed phrase"), "{text}");
+}
