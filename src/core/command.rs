@@ -106,6 +106,12 @@ fn optional_case(rest: &str) -> (Option<String>, String) {
     }
 }
 
+/// The first word, if any: for commands whose only argument is a case.
+fn first_word(rest: &str) -> Option<String> {
+    let (first, _) = split_first(rest);
+    (!first.is_empty()).then(|| first.to_string())
+}
+
 fn required_case(rest: &str, name: &'static str) -> Result<(String, String), ParseError> {
     let (first, tail) = split_first(rest);
     if first.is_empty() {
@@ -167,16 +173,16 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
             Command::Replied { case, rest }
         }
         "unresolved" => Command::Unresolved {
-            case: optional_case(rest).0,
+            case: first_word(rest),
         },
         "status" | "mycases" => Command::Status {
-            case: optional_case(rest).0,
+            case: first_word(rest),
         },
         "resolve" | "resolved" => Command::Resolve {
-            case: optional_case(rest).0,
+            case: first_word(rest),
         },
         "withdraw" => Command::Withdraw {
-            case: optional_case(rest).0,
+            case: first_word(rest),
         },
         "lang" | "language" | "语言" => {
             let (case, rest) = optional_case(rest);

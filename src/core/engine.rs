@@ -13,7 +13,7 @@ use crate::core::case::{Case, CaseId, Event, EventKind};
 use crate::core::clock::Clock;
 use crate::core::command::{self, Command, ParseError, Parsed};
 use crate::core::identity::{ActorRecord, Locale, UserRef};
-use crate::core::intake::{self, Intake, Invalid, Question, Step};
+use crate::core::intake::{self, Intake, Invalid, Question, Step, Want};
 use crate::core::ladder::Ladder;
 use crate::core::message::{Incoming, Outgoing, Recipient};
 use crate::core::ports::{Change, Saved, Store, StoreError, StoredCase};
@@ -266,6 +266,11 @@ impl<S: Store> Engine<S> {
             Err(ParseError::Unknown(name)) => {
                 return self.reply(&cx, PromptKey::UnknownCommand, context! { command => name });
             }
+            Err(ParseError::Usage(name))
+                if command::MODERATOR_COMMANDS.contains(&name) && !msg.actor.moderator =>
+            {
+                return self.reply(&cx, PromptKey::NotModerator, context! { command => name });
+            }
             Err(ParseError::Usage(name)) => {
                 return self.reply(&cx, PromptKey::Usage, context! { command => name });
             }
@@ -318,6 +323,18 @@ impl<S: Store> Engine<S> {
         }
         if kinds.is_empty() && !ambiguous {
             return Ok(None);
+        }
+        if kinds.is_empty() && !cx.msg.private {
+            // People share transaction hashes in community channels all the time: leave a
+            // bare one alone there, store nothing, and refuse it only inside a command.
+            return match parsed {
+                Ok(Parsed::Text) if intake.is_none() => Ok(Some(Outcome::default())),
+                _ => Ok(Some(self.reply(
+                    cx,
+                    PromptKey::HexAmbiguous,
+                    context! {},
+                )?)),
+            };
         }
         tracing::warn!(user = ?cx.msg.actor.user, secret = !kinds.is_empty(), "message refused: possible secret");
         let kinds: Vec<&str> = kinds.iter().map(|k| secret_kind_key(*k)).collect();
@@ -640,7 +657,17 @@ impl<S: Store> Engine<S> {
                     i.report.asset = Some(v.to_uppercase());
                     continue;
                 }
-                "tx" | "txs" | "address" | "addr" | "addresses" => Question::Evidence,
+                "tx" | "txs" | "address" | "addr" | "addresses" => {
+                    let want = if is_tx_key(&k) {
+                        Want::Tx
+                    } else {
+                        Want::Address
+                    };
+                    if let Err(invalid) = intake::add_evidence_as(&mut i.report, &v, want) {
+                        return self.reply(cx, PromptKey::EvidenceError, invalid_ctx(&invalid));
+                    }
+                    continue;
+                }
                 "noticed" => Question::Noticed,
                 "contacted" => Question::Contacted,
                 "country" => Question::Country,
@@ -663,18 +690,24 @@ impl<S: Store> Engine<S> {
         }
         // Evidence listed before `chain=` was checked against guessed chains; check again.
         if let Some(chain) = i.report.chain {
-            let items: Vec<String> = i
+            let txs: Vec<String> = i
                 .report
                 .txs
-                .iter()
+                .drain(..)
                 .map(|t| t.as_str().to_string())
-                .chain(i.report.addresses.iter().map(|a| a.as_str().to_string()))
                 .collect();
-            i.report.txs.clear();
-            i.report.addresses.clear();
+            let addresses: Vec<String> = i
+                .report
+                .addresses
+                .drain(..)
+                .map(|a| a.as_str().to_string())
+                .collect();
             i.report.chain = Some(chain);
-            if let Err(invalid) = intake::add_evidence(&mut i.report, &items.join(" ")) {
-                return self.reply(cx, PromptKey::EvidenceError, invalid_ctx(&invalid));
+            for (items, want) in [(txs, Want::Tx), (addresses, Want::Address)] {
+                if let Err(invalid) = intake::add_evidence_as(&mut i.report, &items.join(" "), want)
+                {
+                    return self.reply(cx, PromptKey::EvidenceError, invalid_ctx(&invalid));
+                }
             }
         }
         let locale = i.locale;

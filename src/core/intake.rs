@@ -162,9 +162,26 @@ pub fn set_amount(report: &mut Report, text: &str) {
     }
 }
 
+/// What a field of evidence may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    Any,
+    Tx,
+    Address,
+}
+
 /// Adds every hash and address in `text`; all-or-nothing, so a typo loses nothing already
 /// collected and adds nothing half-checked.
 pub fn add_evidence(report: &mut Report, text: &str) -> Result<(usize, usize), Invalid> {
+    add_evidence_as(report, text, Want::Any)
+}
+
+/// As [`add_evidence`], for a field that holds only transactions or only addresses.
+pub fn add_evidence_as(
+    report: &mut Report,
+    text: &str,
+    want: Want,
+) -> Result<(usize, usize), Invalid> {
     let mut txs = Vec::new();
     let mut addresses = Vec::new();
     for token in text.split(|c: char| c.is_whitespace() || c == ',' || c == '，') {
@@ -173,6 +190,18 @@ pub fn add_evidence(report: &mut Report, text: &str) -> Result<(usize, usize), I
             continue;
         }
         match classify(report.chain, token) {
+            Ok(Item::Tx(_)) if want == Want::Address => {
+                return Err(Invalid::Evidence {
+                    value: token.to_string(),
+                    error: EvidenceError::LooksLikeTxHash,
+                });
+            }
+            Ok(Item::Address(_)) if want == Want::Tx => {
+                return Err(Invalid::Evidence {
+                    value: token.to_string(),
+                    error: EvidenceError::LooksLikeAddress,
+                });
+            }
             Ok(Item::Tx(t)) => txs.push(t),
             Ok(Item::Address(a)) => addresses.push(a),
             Err(error) => {

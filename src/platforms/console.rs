@@ -213,7 +213,7 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
             match self.store.next_due_at().await {
                 Ok(Some(at)) if at <= target => {
                     self.clock.advance_to(at);
-                    self.run_due(at).await;
+                    self.run_due(self.clock.now()).await;
                 }
                 Ok(_) => break,
                 Err(e) => {

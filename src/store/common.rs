@@ -98,14 +98,16 @@ async fn write_change(conn: &mut Conn, ch: &Change) -> R<Saved> {
         }
     }
     for ev in &ch.events {
-        sqlx::query("INSERT INTO events (case_id, at, actor, kind, data) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(ms(ev.at))
-            .bind(json(&ev.actor)?)
-            .bind(ev.kind.name())
-            .bind(json(&ev.kind)?)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO events (case_id, at, actor, kind, data) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(ms(ev.at))
+        .bind(json(&ev.actor)?)
+        .bind(ev.kind.name())
+        .bind(json(&ev.kind)?)
+        .execute(&mut *conn)
+        .await?;
     }
     insert_outgoing(conn, &ch.outgoing, ch.at).await?;
     Ok(Saved::Done)
@@ -332,7 +334,12 @@ impl Backend {
         Ok(items)
     }
 
-    pub async fn outbox_sent(&self, id: i64, message_ref: Option<&str>, now: DateTime<Utc>) -> R<()> {
+    pub async fn outbox_sent(
+        &self,
+        id: i64,
+        message_ref: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> R<()> {
         let _w = self.write_lock().await;
         sqlx::query(
             "UPDATE outbox SET sent_at = $2, message_ref = $3, lease_until = NULL, \
