@@ -34,10 +34,11 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Community {
-    /// The community's name, as public posts sign it.
-    pub name: String,
-    /// The wallet or company whose users the community helps.
-    pub company: String,
+    /// The community's name, as public posts sign it (default: "this community").
+    pub name: Option<String>,
+    /// The wallet or company whose users the community helps (default: the wallet the victim
+    /// names, else "your wallet provider").
+    pub company: Option<String>,
     /// Where the company's support can be reached; shown in checklists and letters.
     pub support_email: Option<String>,
     pub support_url: Option<String>,
@@ -49,8 +50,8 @@ pub struct Community {
 impl Default for Community {
     fn default() -> Self {
         Community {
-            name: "the community".to_string(),
-            company: "the wallet provider".to_string(),
+            name: None,
+            company: None,
             support_email: None,
             support_url: None,
             support_social: None,

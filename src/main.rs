@@ -107,7 +107,8 @@ fn check_config(settings: &Settings) -> ExitCode {
     println!("  default language: {}", settings.default_locale.key());
     println!(
         "  community: {} (supports {})",
-        settings.community.name, settings.community.company
+        settings.community.name.as_deref().unwrap_or("(unnamed)"),
+        settings.community.company.as_deref().unwrap_or("(not set)")
     );
     for s in ladder.steps() {
         let repeat = s

@@ -140,6 +140,8 @@ fn environment(locale: Locale) -> Result<Environment<'static>, minijinja::Error>
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
+    // Partials end with a newline that must survive `{% include %}`.
+    env.set_keep_trailing_newline(true);
     for (name, source) in sources(locale) {
         env.add_template(name, source)?;
     }

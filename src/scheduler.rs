@@ -59,7 +59,8 @@ impl<S: Store> Scheduler<S> {
                 fault_point("after-claim");
                 self.delivery.notify_one();
             }
-            if taken.claimed == 0 {
+            // Nothing claimed, or only stale deadlines refreshed: this pass is done.
+            if taken.claimed == 0 || taken.steps == 0 {
                 break;
             }
         }

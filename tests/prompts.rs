@@ -138,9 +138,16 @@ fn variants(key: PromptKey) -> Vec<Value> {
 
 fn base(case: &recourse::core::case::Case, locale: Locale) -> Value {
     let ladder = Ladder::default();
-    let community = Community {
-        support_email: Some("support@example.com".into()),
-        ..Community::default()
+    // The full case also gets a fully configured community; the minimal one gets none.
+    let community = if case.report.wallet.is_some() {
+        Community {
+            name: Some("Example Wallet Users".into()),
+            company: Some("Example Wallet".into()),
+            support_email: Some("support@example.com".into()),
+            ..Community::default()
+        }
+    } else {
+        Community::default()
     };
     let now = t0() + Duration::days(5);
     let view = CaseView::new(case, &ladder, &community, locale, now);
@@ -155,7 +162,7 @@ fn base(case: &recourse::core::case::Case, locale: Locale) -> Value {
     context! {
         case => view.clone(),
         cases => vec![view],
-        community => CommunityView::from(&community),
+        community => CommunityView::new(&community, locale),
         authorities => authorities,
         events => events,
         command => "note",

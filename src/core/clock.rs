@@ -1,10 +1,17 @@
 //! Time as a port: the real clock, and a settable one for tests and the console's `/wait`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// Times are whole milliseconds everywhere: the store keeps deadlines in milliseconds, and a
+/// finer clock would see a stored deadline as due a fraction of a millisecond before the rule
+/// agrees that it is.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+}
+
+fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(3)
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -12,7 +19,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        ms(Utc::now())
     }
 }
 
@@ -72,8 +79,8 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         match &*self.inner.lock().unwrap_or_else(PoisonError::into_inner) {
-            ManualState::Fixed(at) => *at,
-            ManualState::Offset(o) => Utc::now() + *o,
+            ManualState::Fixed(at) => ms(*at),
+            ManualState::Offset(o) => ms(Utc::now() + *o),
         }
     }
 }

@@ -54,8 +54,8 @@ impl Services {
         CaseView::new(case, &self.ladder, &self.community, locale, now)
     }
 
-    pub fn community_view(&self) -> CommunityView {
-        CommunityView::from(&self.community)
+    pub fn community_view(&self, locale: Locale) -> CommunityView {
+        CommunityView::new(&self.community, locale)
     }
 
     pub fn render<C: Serialize>(
@@ -474,7 +474,7 @@ impl<S: Store> Engine<S> {
     pub(crate) fn case_ctx(&self, cx: &Ctx<'_>, case: &Case, extra: Value) -> Value {
         context! {
             case => self.svc.view(case, cx.locale, cx.now),
-            community => self.svc.community_view(),
+            community => self.svc.community_view(cx.locale),
             ..extra
         }
     }
@@ -753,7 +753,7 @@ impl<S: Store> Engine<S> {
         }
         let view_ctx = context! {
             case => self.svc.view(&case, locale, cx.now),
-            community => self.svc.community_view(),
+            community => self.svc.community_view(locale),
             new => true,
             checklist => checklist_sent,
         };
@@ -766,7 +766,7 @@ impl<S: Store> Engine<S> {
             &context! {
                 what => "new_case",
                 case => self.svc.view(&case, self.svc.default_locale, cx.now),
-                community => self.svc.community_view(),
+                community => self.svc.community_view(self.svc.default_locale),
             },
         )?;
         tracing::info!(case = %case.id, "case reported");

@@ -120,7 +120,7 @@ impl<S: Store> Engine<S> {
     ) -> Result<Outgoing, EngineError> {
         let ctx: Value = context! {
             case => self.svc.view(case, case.locale, cx.now),
-            community => self.svc.community_view(),
+            community => self.svc.community_view(case.locale),
             what => what,
             reason => reason,
         };

@@ -81,10 +81,20 @@ pub fn take(
     let key = due.log_key(&svc.ladder);
     let victim = case.locale;
     let mods = svc.default_locale;
+    // Messages describe the case as it is once this step is taken ("next: …" is the step after).
+    let mut after = case.clone();
+    after.apply(&crate::core::case::Event::new(
+        now,
+        crate::core::identity::ActorRecord::system(),
+        EventKind::StepTaken {
+            step: step.key.clone(),
+            occurrence: due.occurrence,
+        },
+    ));
     let ctx = |locale: Locale| {
         context! {
-            case => svc.view(case, locale, now),
-            community => svc.community_view(),
+            case => svc.view(&after, locale, now),
+            community => svc.community_view(locale),
             step => step.kind.key(),
             occurrence => due.occurrence,
             authorities => authorities_for(svc, case, locale),
@@ -178,9 +188,15 @@ pub fn due_change(
             }
         }
     }
+    let mut next_due_at = retry_at.or_else(|| svc.ladder.next_due(&case).map(|d| d.at));
+    if step_key.is_none() && next_due_at.is_some_and(|at| at <= now) {
+        // Claimed as due but not due by the rule: never hand the same deadline back.
+        tracing::warn!(case = %case.id, "deadline disagreed with the ladder; moved past now");
+        next_due_at = Some(now + chrono::Duration::milliseconds(1));
+    }
     crate::core::ports::Change {
         at: now,
-        next_due_at: retry_at.or_else(|| svc.ladder.next_due(&case).map(|d| d.at)),
+        next_due_at,
         expected_version: Some(stored.version),
         case,
         events,

@@ -94,7 +94,10 @@ pub struct CaseView {
     pub hold_by: Option<String>,
     pub claimed_by: Option<String>,
     pub pending_post: Option<String>,
+    /// The company to address: the wallet the victim named, the community's company, or a
+    /// neutral phrase in the reader's language.
     pub company: String,
+    pub company_known: bool,
 }
 
 impl CaseView {
@@ -179,12 +182,21 @@ impl CaseView {
             hold_by: case.hold.as_ref().map(|h| h.by.clone()),
             claimed_by: case.claimed_by.clone(),
             pending_post: case.pending_post.as_ref().map(|p| p.text.clone()),
-            company: r
-                .wallet
-                .clone()
-                .unwrap_or_else(|| community.company.clone()),
+            company: company(case, community, locale),
+            company_known: r.wallet.is_some() || community.company.is_some(),
         }
     }
+}
+
+fn company(case: &Case, community: &Community, locale: Locale) -> String {
+    case.report
+        .wallet
+        .clone()
+        .or_else(|| community.company.clone())
+        .unwrap_or_else(|| match locale {
+            Locale::En => "your wallet provider".to_string(),
+            Locale::Zh => "钱包服务商".to_string(),
+        })
 }
 
 /// "0x5aAe…eAed": enough to recognise, too little to copy by mistake.
@@ -207,11 +219,15 @@ pub struct CommunityView {
     pub support_social: Option<String>,
 }
 
-impl From<&Community> for CommunityView {
-    fn from(c: &Community) -> Self {
+impl CommunityView {
+    pub fn new(c: &Community, locale: Locale) -> Self {
+        let (name, company) = match locale {
+            Locale::En => ("this community", "your wallet provider"),
+            Locale::Zh => ("本社区", "钱包服务商"),
+        };
         CommunityView {
-            name: c.name.clone(),
-            company: c.company.clone(),
+            name: c.name.clone().unwrap_or_else(|| name.to_string()),
+            company: c.company.clone().unwrap_or_else(|| company.to_string()),
             support_email: c.support_email.clone(),
             support_url: c.support_url.clone(),
             support_social: c.support_social.clone(),

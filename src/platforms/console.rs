@@ -9,6 +9,7 @@ use minijinja::context;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Mutex;
 
+use crate::core::case::CaseId;
 use crate::core::clock::{Clock, ManualClock};
 use crate::core::engine::Engine;
 use crate::core::identity::{Actor, ChatRef, Locale, UserRef};
@@ -23,11 +24,16 @@ const OFFSET_KEY: &str = "console/clock_offset_ms";
 /// Prints outgoing messages, labelled by where they would go on a real platform.
 pub struct ConsoleSink<W> {
     out: Arc<Mutex<W>>,
+    /// The case most recently mentioned, for `@last` in scripts.
+    last_case: Arc<std::sync::Mutex<Option<CaseId>>>,
 }
 
 impl<W> ConsoleSink<W> {
     pub fn new(out: Arc<Mutex<W>>) -> Self {
-        ConsoleSink { out }
+        ConsoleSink {
+            out,
+            last_case: Arc::default(),
+        }
     }
 }
 
@@ -42,6 +48,12 @@ fn label(to: &Recipient) -> String {
 
 impl<W: AsyncWrite + Unpin + Send> Sink for ConsoleSink<W> {
     async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+        if let Some(id) = &item.case_id {
+            *self
+                .last_case
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id.clone());
+        }
         let mut text = format!("{}:\n", label(&item.to));
         for line in item.text.lines() {
             text.push_str("  ");
@@ -156,6 +168,18 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
 
     /// Handles one typed line.
     pub async fn line(&mut self, line: &str) -> anyhow::Result<()> {
+        let last = self
+            .delivery
+            .sink()
+            .last_case
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let line = match last {
+            Some(id) if line.contains("@last") => line.replace("@last", &id.to_string()),
+            _ => line.to_string(),
+        };
+        let line = line.as_str();
         let (word, rest) = crate::core::command::split_first(line);
         match word {
             "/as" => self.switch_user(rest).await,
@@ -209,10 +233,17 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
         };
         let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::days(3650));
         let target = self.clock.now() + by;
+        let mut last = None;
         loop {
             match self.store.next_due_at().await {
+                Ok(Some(at)) if at <= target && last == Some(at) => {
+                    tracing::warn!(%at, "a deadline did not move after a pass; stopping the wait");
+                    break;
+                }
                 Ok(Some(at)) if at <= target => {
+                    last = Some(at);
                     self.clock.advance_to(at);
+                    self.save_clock().await;
                     self.run_due(self.clock.now()).await;
                 }
                 Ok(_) => break,
@@ -223,16 +254,21 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
             }
         }
         self.clock.advance_to(target);
-        let offset = self.clock.current_offset().num_milliseconds().to_string();
-        if let Err(e) = self.store.put_setting(OFFSET_KEY, &offset).await {
-            tracing::warn!(error = %e, "could not save the console clock");
-        }
+        self.save_clock().await;
         let now = crate::core::views::fmt_time(self.clock.now());
         let text = self.render(
             PromptKey::ConsoleWaited,
             context! { now => now, by => rest.trim() },
         );
         self.print(&format!("recourse:\n  {text}\n\n")).await
+    }
+
+    /// Keeps the shifted clock across runs, so a restarted console continues where it was.
+    async fn save_clock(&self) {
+        let offset = self.clock.current_offset().num_milliseconds().to_string();
+        if let Err(e) = self.store.put_setting(OFFSET_KEY, &offset).await {
+            tracing::warn!(error = %e, "could not save the console clock");
+        }
     }
 
     async fn run_due(&self, now: DateTime<Utc>) {

@@ -147,7 +147,7 @@ async fn insert_outgoing(conn: &mut Conn, out: &[Outgoing], at: DateTime<Utc>) -
 impl Backend {
     pub async fn save(&self, ch: &Change) -> R<Saved> {
         let _w = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(BEGIN).await?;
         let saved = write_change(&mut tx, ch).await?;
         if saved == Saved::Done {
             tx.commit().await?;
@@ -209,7 +209,7 @@ impl Backend {
 
     pub async fn enqueue(&self, out: &[Outgoing]) -> R<()> {
         let _w = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(BEGIN).await?;
         insert_outgoing(&mut tx, out, Utc::now()).await?;
         tx.commit().await?;
         Ok(())
@@ -266,7 +266,7 @@ impl Backend {
         F: FnMut(StoredCase) -> Change + Send,
     {
         let _w = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(BEGIN).await?;
         let sql = format!(
             "SELECT state, version FROM cases \
              WHERE status = 'open' AND next_due_at IS NOT NULL AND next_due_at <= $1 \

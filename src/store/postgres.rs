@@ -8,6 +8,7 @@ use sqlx::postgres::PgPoolOptions;
 
 type Db = sqlx::Postgres;
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+const BEGIN: &str = "BEGIN";
 
 #[derive(Clone)]
 pub struct Backend {

@@ -11,6 +11,9 @@ use tokio::sync::{Mutex, MutexGuard};
 type Db = sqlx::Sqlite;
 /// SQLite has no row locks; the write lock below serialises claims within the process.
 const SKIP_LOCKED: &str = "";
+/// Take the write lock at the start, so a second process waits (busy timeout) instead of
+/// failing when both try to upgrade a read transaction.
+const BEGIN: &str = "BEGIN IMMEDIATE";
 
 #[derive(Clone)]
 pub struct Backend {
