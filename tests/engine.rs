@@ -390,7 +390,7 @@ async fn moderators_work_the_queue_in_order(url: &str) {
         "reported the theft",
         "claimed the case",
         "note: called the victim",
-        "step: checklist",
+        "step: immediate-action checklist",
         "(mod)",
     ] {
         assert!(t.contains(want), "{want} in {t}");
