@@ -31,7 +31,7 @@ pub struct Settings {
     pub telegram: PlatformSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Community {
     /// The community's name, as public posts sign it (default: "this community").
@@ -45,19 +45,6 @@ pub struct Community {
     pub support_social: Option<String>,
     /// Language of public posts; defaults to `default_locale`.
     pub public_locale: Option<Locale>,
-}
-
-impl Default for Community {
-    fn default() -> Self {
-        Community {
-            name: None,
-            company: None,
-            support_email: None,
-            support_url: None,
-            support_social: None,
-            public_locale: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -194,7 +194,7 @@ async fn ladder_runs_each_step_once_at_its_time(url: &str) {
     let out = app.sink.take();
     assert!(to_mods(&out).iter().any(|m| m.contains("/approve")));
     assert!(to_user(&out, "erin")[1].contains("Going public"), "{out:?}");
-    assert_eq!(load(&app, &id).await.pending_post.is_some(), true);
+    assert!(load(&app, &id).await.pending_post.is_some());
     assert_eq!(app.wait(Duration::days(4)).await, 1, "complaint at 7d");
     assert!(
         to_user(&app.sink.take(), "erin")

@@ -360,7 +360,7 @@ impl Case {
             chat: chat.clone(),
             locale: *locale,
             created_at: ev.at,
-            report: report.clone(),
+            report: (**report).clone(),
             status: CaseStatus::Open,
             ended_at: None,
             contacts: Vec::new(),
@@ -472,7 +472,7 @@ pub enum EventKind {
         reporter: UserRef,
         chat: ChatRef,
         locale: Locale,
-        report: Report,
+        report: Box<Report>,
         contact: Option<Contact>,
     },
     SupportContacted(Contact),
@@ -546,5 +546,36 @@ pub struct Event {
 impl Event {
     pub fn new(at: DateTime<Utc>, actor: ActorRecord, kind: EventKind) -> Event {
         Event { at, actor, kind }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_ids_are_random_readable_and_forgiving() {
+        let a = CaseId::generate();
+        let b = CaseId::generate();
+        assert_ne!(a, b);
+        let shown = a.to_string();
+        assert!(shown.starts_with("RC-") && shown.len() == 14, "{shown}");
+        assert_eq!(CaseId::parse(&shown), Some(a.clone()));
+        assert_eq!(CaseId::parse(&shown.to_lowercase()), Some(a.clone()));
+        assert_eq!(CaseId::parse(&shown.replace('-', "")), Some(a));
+        assert_eq!(
+            CaseId::parse("rc-o1lI0-abcde").map(|c| c.to_string()),
+            Some("RC-01110-ABCDE".into())
+        );
+        for bad in [
+            "",
+            "RC-",
+            "RC-12345",
+            "RC-12345-678901",
+            "RC-UUUUU-UUUUU",
+            "hello",
+        ] {
+            assert_eq!(CaseId::parse(bad), None, "{bad}");
+        }
     }
 }

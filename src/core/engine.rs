@@ -730,7 +730,7 @@ impl<S: Store> Engine<S> {
             reporter: cx.msg.actor.user.clone(),
             chat: cx.msg.chat.clone(),
             locale,
-            report,
+            report: Box::new(report),
             contact,
         });
         let mut case = Case::opened(&opened)

@@ -238,3 +238,164 @@ impl Ladder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::case::{CaseId, Event, EventKind};
+    use crate::core::identity::{ActorRecord, ChatRef, Locale, UserRef};
+    use chrono::{Duration as D, TimeZone};
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+    }
+
+    fn case() -> Case {
+        let ev = Event::new(
+            t0(),
+            ActorRecord::system(),
+            EventKind::Reported {
+                id: CaseId::generate(),
+                reporter: UserRef::Console("v".into()),
+                chat: ChatRef::Console,
+                locale: Locale::En,
+                report: Box::default(),
+                contact: None,
+            },
+        );
+        Case::opened(&ev).unwrap()
+    }
+
+    fn take(case: &mut Case, ladder: &Ladder, due: Due) {
+        case.apply(&Event::new(
+            due.at,
+            ActorRecord::system(),
+            EventKind::StepTaken {
+                step: ladder.step(due.index).key.clone(),
+                occurrence: due.occurrence,
+            },
+        ));
+    }
+
+    #[test]
+    fn default_ladder_walks_in_order_with_repeats() {
+        let l = Ladder::default();
+        let mut c = case();
+        let mut seen = Vec::new();
+        while let Some(due) = l.next_due(&c) {
+            seen.push((
+                l.step(due.index).kind,
+                due.occurrence,
+                (due.at - t0()).num_hours(),
+            ));
+            take(&mut c, &l, due);
+        }
+        use StepKind::*;
+        assert_eq!(
+            seen,
+            vec![
+                (Checklist, 0, 0),
+                (Reminder, 0, 24),
+                (Reminder, 1, 48),
+                (PublicPost, 0, 72),
+                (Complaint, 0, 168),
+                (Authorities, 0, 336),
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_is_due_on_hold_after_a_reply_or_when_closed() {
+        let l = Ladder::default();
+        let mut c = case();
+        let at = |h: i64| t0() + D::hours(h);
+        c.apply(&Event::new(
+            at(1),
+            ActorRecord::system(),
+            EventKind::Held { reason: None },
+        ));
+        assert_eq!(l.next_due(&c), None);
+        c.apply(&Event::new(
+            at(3),
+            ActorRecord::system(),
+            EventKind::Resumed,
+        ));
+        assert_eq!(
+            l.next_due(&c).map(|d| d.at),
+            Some(at(2)),
+            "2h on hold shift the checklist"
+        );
+        c.apply(&Event::new(
+            at(4),
+            ActorRecord::system(),
+            EventKind::SupportReplied { summary: None },
+        ));
+        assert_eq!(l.next_due(&c), None);
+        c.apply(&Event::new(
+            at(5),
+            ActorRecord::system(),
+            EventKind::ReplyUnresolved,
+        ));
+        assert_eq!(
+            l.next_due(&c).map(|d| d.at),
+            Some(at(4)),
+            "counts from the reply again"
+        );
+        c.apply(&Event::new(
+            at(6),
+            ActorRecord::system(),
+            EventKind::Closed { reason: None },
+        ));
+        assert_eq!(l.next_due(&c), None);
+    }
+
+    #[test]
+    fn catching_up_takes_the_latest_reminder_and_never_skips_a_rung() {
+        let l = Ladder::default();
+        let mut c = case();
+        let first = l.due_now(&c, t0()).unwrap();
+        take(&mut c, &l, first);
+        // 60 h later: reminders #1 (24 h) and #2 (48 h) are both past; only #2 runs.
+        let due = l.due_now(&c, t0() + D::hours(60)).unwrap();
+        assert_eq!((due.index, due.occurrence), (1, 1));
+        take(&mut c, &l, due);
+        // 10 days later the public post runs, not a third reminder, then the complaint.
+        let now = t0() + D::days(10);
+        let due = l.due_now(&c, now).unwrap();
+        assert_eq!(l.step(due.index).kind, StepKind::PublicPost);
+        take(&mut c, &l, due);
+        assert_eq!(
+            l.step(l.due_now(&c, now).unwrap().index).kind,
+            StepKind::Complaint
+        );
+        assert_eq!(l.due_now(&c, t0()), None, "nothing before its time");
+    }
+
+    #[test]
+    fn invalid_ladders_are_refused_with_the_reason() {
+        let s = |kind, h: u64| StepDef {
+            key: String::new(),
+            kind,
+            after: Duration::from_secs(h * 3600),
+            repeat: None,
+        };
+        assert_eq!(Ladder::new(vec![]), Err(LadderError::Empty));
+        assert_eq!(
+            Ladder::new(vec![s(StepKind::Reminder, 1), s(StepKind::Reminder, 2)]),
+            Err(LadderError::DuplicateKey("reminder".into()))
+        );
+        assert_eq!(
+            Ladder::new(vec![s(StepKind::Complaint, 5), s(StepKind::Reminder, 2)]),
+            Err(LadderError::OutOfOrder("complaint".into()))
+        );
+        let mut fast = s(StepKind::Reminder, 1);
+        fast.repeat = Some(Duration::from_secs(1));
+        assert_eq!(
+            Ladder::new(vec![fast]),
+            Err(LadderError::RepeatTooShort("reminder".into()))
+        );
+        let mut named = s(StepKind::Reminder, 1);
+        named.key = "nudge".into();
+        assert!(Ladder::new(vec![s(StepKind::Reminder, 0), named]).is_ok());
+    }
+}

@@ -63,7 +63,7 @@ pub fn full_events() -> Vec<Event> {
                 reporter: UserRef::Console("victim".into()),
                 chat: ChatRef::Console,
                 locale: Locale::En,
-                report,
+                report: Box::new(report),
                 contact: Some(Contact {
                     at: at(-1),
                     channel: Some(ContactChannel::Email),
@@ -152,7 +152,7 @@ pub fn minimal_case() -> Case {
             reporter: UserRef::Console("victim".into()),
             chat: ChatRef::Console,
             locale: Locale::En,
-            report: Report::default(),
+            report: Box::default(),
             contact: None,
         },
     );
