@@ -49,7 +49,7 @@ pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let wake = Arc::new(Notify::new());
     let out = Arc::new(Mutex::new(tokio::io::stdout()));
-    let engine = Engine::new(store.clone(), shared.clone(), svc.clone());
+    let engine = Engine::new(store.clone(), shared.clone(), svc.clone()).waking(wake.clone());
     let scheduler = Scheduler::new(
         store.clone(),
         shared.clone(),

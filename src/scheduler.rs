@@ -24,6 +24,8 @@ pub struct Scheduler<S: Store> {
     svc: Arc<Services>,
     wake: Arc<Notify>,
     delivery: Arc<Notify>,
+    /// Passes of the run loop so far (for health checks and tests).
+    passes: std::sync::atomic::AtomicU64,
 }
 
 impl<S: Store> Scheduler<S> {
@@ -40,7 +42,13 @@ impl<S: Store> Scheduler<S> {
             svc,
             wake,
             delivery,
+            passes: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many times the run loop has looked for due steps.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Takes every step due at `now`; returns how many were taken.
@@ -87,6 +95,8 @@ impl<S: Store> Scheduler<S> {
                     Duration::from_secs(5)
                 }
             };
+            self.passes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = self.wake.notified() => {}

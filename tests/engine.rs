@@ -40,6 +40,14 @@ async fn report_dialogue_files_a_case_with_the_checklist(url: &str) {
         added.contains("Added 1 transaction(s) and 1 address(es)"),
         "{added}"
     );
+    assert!(
+        added.contains(&format!("https://etherscan.io/tx/{TX}")),
+        "explorer link: {added}"
+    );
+    assert!(
+        added.contains(&format!("https://etherscan.io/address/{ADDR}")),
+        "{added}"
+    );
     let bad = app.say(&alice, &ADDR.replace("BeAed", "BeAeD")).await;
     assert!(bad.contains("checksum"), "{bad}");
     app.say(&alice, "/done").await;
@@ -226,6 +234,7 @@ async fn ladder_runs_each_step_once_at_its_time(url: &str) {
         6,
         "checklist, 2 reminders, post, complaint, authorities"
     );
+    assert_consistent(&app, &id).await;
 }
 
 async fn a_service_that_was_down_sends_one_reminder_not_a_pile(url: &str) {
@@ -273,6 +282,7 @@ async fn a_reply_pauses_and_unresolved_restarts_from_the_reply(url: &str) {
     );
     let r = app.say(&gus, &format!("/unresolved {id}")).await;
     assert!(r.contains("already running"), "{r}");
+    assert_consistent(&app, &id).await;
 }
 
 async fn follow_up_contacts_do_not_reset_the_clock(url: &str) {
@@ -424,6 +434,9 @@ async fn moderators_work_the_queue_in_order(url: &str) {
             .iter()
             .any(|m| m.contains("not enough detail"))
     );
+    for id in [&old, &newer, &with_post, &answered] {
+        assert_consistent(&app, id).await;
+    }
 }
 
 async fn reporters_see_only_their_own_cases(url: &str) {
@@ -505,6 +518,9 @@ async fn ending_a_case_stops_the_ladder(url: &str) {
             .contains("already closed")
     );
     assert!(app.say(&mo, "/queue").await.contains("queue is empty"));
+    for id in [&a, &b, &c] {
+        assert_consistent(&app, id).await;
+    }
 }
 
 async fn bad_input_gets_a_plain_answer_and_loses_nothing(url: &str) {

@@ -165,6 +165,7 @@ fn base(case: &recourse::core::case::Case, locale: Locale) -> Value {
         community => CommunityView::new(&community, locale),
         authorities => authorities,
         events => events,
+        evidence => recourse::core::views::EvidenceView::new(&case.report),
         command => "note",
         max => 4000,
         kinds => vec!["mnemonic", "private_key"],

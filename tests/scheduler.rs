@@ -208,3 +208,60 @@ async fn a_database_outage_gets_a_plain_answer_and_nothing_is_lost() {
     let s = app.say(&vic, &format!("/status {id}")).await;
     assert!(s.contains("Support silent for 1d"), "{s}");
 }
+
+#[tokio::test]
+async fn a_new_case_wakes_the_sleeping_scheduler() {
+    use recourse::core::clock::{Clock, ManualClock};
+    use recourse::core::engine::{Engine, Services};
+    use recourse::scheduler::Scheduler;
+    use tokio::sync::Notify;
+    let db = TestDb::sqlite();
+    let store = SqlStore::open(db.url()).await.unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::offset(Duration::zero()));
+    let svc = Arc::new(Services::from_settings(&Default::default()).unwrap());
+    let wake = Arc::new(Notify::new());
+    let engine = Engine::new(store.clone(), clock.clone(), svc.clone()).waking(wake.clone());
+    let scheduler = Arc::new(Scheduler::new(
+        store.clone(),
+        clock,
+        svc,
+        wake,
+        Arc::new(Notify::new()),
+    ));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let running = {
+        let (cancel, scheduler) = (cancel.clone(), scheduler.clone());
+        tokio::spawn(async move { scheduler.run(cancel).await })
+    };
+    // Let it finish its first pass over an empty database and go to sleep (for a minute).
+    while scheduler.passes() == 0 {
+        tokio::task::yield_now().await;
+    }
+    // A case reported with a contact two days old is overdue at once: the engine's wake-up must
+    // get it taken now, not when the scheduler next looks.
+    let msg = recourse::core::message::Incoming {
+        actor: person("xia"),
+        chat: recourse::core::identity::ChatRef::Console,
+        private: true,
+        text: "/report contacted=\"2d ago\"".into(),
+        locale_hint: None,
+    };
+    engine.handle(&msg).await.unwrap();
+    let user = person("xia").user;
+    let took = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let cases = store.cases_of(&user).await.unwrap();
+            if cases[0].case.progress.done.len() >= 2 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    cancel.cancel();
+    running.await.unwrap();
+    assert!(
+        took.is_ok(),
+        "the overdue reminder was not taken after the wake-up"
+    );
+}

@@ -131,6 +131,8 @@ pub struct Engine<S: Store> {
     pub(crate) store: S,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) svc: Arc<Services>,
+    /// Woken after every saved change, so the scheduler and the outbox need not poll.
+    wake: Vec<Arc<tokio::sync::Notify>>,
 }
 
 impl<S: Store> Clone for Engine<S> {
@@ -139,6 +141,7 @@ impl<S: Store> Clone for Engine<S> {
             store: self.store.clone(),
             clock: self.clock.clone(),
             svc: self.svc.clone(),
+            wake: self.wake.clone(),
         }
     }
 }
@@ -147,7 +150,18 @@ const CONFLICT_RETRIES: usize = 5;
 
 impl<S: Store> Engine<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>, svc: Arc<Services>) -> Engine<S> {
-        Engine { store, clock, svc }
+        Engine {
+            store,
+            clock,
+            svc,
+            wake: Vec::new(),
+        }
+    }
+
+    /// Also wake `notify` (the scheduler's, the outbox's) after each saved change.
+    pub fn waking(mut self, notify: Arc<tokio::sync::Notify>) -> Engine<S> {
+        self.wake.push(notify);
+        self
     }
 
     pub fn services(&self) -> &Services {
@@ -219,6 +233,9 @@ impl<S: Store> Engine<S> {
             self.store
                 .put_setting(&locale_key(&msg.actor.user), l.key())
                 .await?;
+        }
+        for w in &self.wake {
+            w.notify_one();
         }
         Ok(Some(Handled {
             out,
@@ -623,10 +640,11 @@ impl<S: Store> Engine<S> {
                 Ok(o)
             }
             Step::AddedEvidence { txs, addresses } => {
+                let view = crate::core::views::EvidenceView::new(&i.report);
                 let mut o = self.reply(
                     &cx,
                     PromptKey::IntakeEvidenceAdded,
-                    context! { txs => txs, addresses => addresses, total_txs => i.report.txs.len(), total_addresses => i.report.addresses.len() },
+                    context! { txs => txs, addresses => addresses, total_txs => i.report.txs.len(), total_addresses => i.report.addresses.len(), evidence => view },
                 )?;
                 o.dialogue = Some(Some(i));
                 Ok(o)

@@ -46,6 +46,40 @@ pub struct LinkView {
     pub chain: String,
 }
 
+/// A report's transactions and addresses, each with its explorer link.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceView {
+    pub txs: Vec<LinkView>,
+    pub addresses: Vec<LinkView>,
+}
+
+impl EvidenceView {
+    pub fn new(r: &crate::core::case::Report) -> EvidenceView {
+        EvidenceView {
+            txs: r
+                .txs
+                .iter()
+                .map(|t| LinkView {
+                    text: t.as_str().to_string(),
+                    short: shorten(t.as_str()),
+                    url: t.explorer_url(),
+                    chain: t.chain().display_name().to_string(),
+                })
+                .collect(),
+            addresses: r
+                .addresses
+                .iter()
+                .map(|a| LinkView {
+                    text: a.as_str().to_string(),
+                    short: a.short(),
+                    url: a.explorer_url(),
+                    chain: a.chain().display_name().to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ContactView {
     pub at: String,
@@ -109,6 +143,7 @@ impl CaseView {
         now: DateTime<Utc>,
     ) -> CaseView {
         let r = &case.report;
+        let evidence = EvidenceView::new(r);
         let silence = case.clock.silence(now);
         let due = ladder.next_due(case);
         let last_kind = case
@@ -125,26 +160,8 @@ impl CaseView {
             chain: r.chain.map(|c| c.display_name().to_string()),
             asset: r.asset.clone(),
             amount: r.amount.clone(),
-            txs: r
-                .txs
-                .iter()
-                .map(|t| LinkView {
-                    text: t.as_str().to_string(),
-                    short: shorten(t.as_str()),
-                    url: t.explorer_url(),
-                    chain: t.chain().display_name().to_string(),
-                })
-                .collect(),
-            addresses: r
-                .addresses
-                .iter()
-                .map(|a| LinkView {
-                    text: a.as_str().to_string(),
-                    short: a.short(),
-                    url: a.explorer_url(),
-                    chain: a.chain().display_name().to_string(),
-                })
-                .collect(),
+            txs: evidence.txs,
+            addresses: evidence.addresses,
             noticed: r.noticed_at.map(fmt_time),
             country: r.country.as_ref().map(|c| c.code().to_string()),
             created: fmt_time(case.created_at),

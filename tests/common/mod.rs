@@ -348,3 +348,15 @@ pub async fn everything_stored(url: &str) -> String {
     }
     all
 }
+
+/// The stored state of a case equals the fold of its stored events.
+pub async fn assert_consistent(app: &App, id: &str) {
+    let id = recourse::core::case::CaseId::parse(id).unwrap();
+    let stored = app.store.load_case(&id).await.unwrap().unwrap().case;
+    let events = app.store.events(&id).await.unwrap();
+    assert_eq!(
+        recourse::core::case::Case::from_events(&events).as_ref(),
+        Some(&stored),
+        "case {id} differs from the fold of its events"
+    );
+}
