@@ -31,22 +31,22 @@ impl CaseId {
     /// Accepts any case, with or without the `RC-` prefix, dashes, spaces or a leading `#`;
     /// reads O as 0 and I/L as 1 as Crockford base32 does.
     pub fn parse(s: &str) -> Option<CaseId> {
-        let s = s.trim().trim_start_matches('#').to_ascii_uppercase();
-        let s = s.strip_prefix("RC").unwrap_or(&s);
-        let mut body = String::with_capacity(ID_LEN);
-        for c in s.chars() {
-            let c = match c {
+        let mut body = String::with_capacity(ID_LEN + 2);
+        for c in s.trim().trim_start_matches('#').chars() {
+            let c = match c.to_ascii_uppercase() {
                 '-' | ' ' | '_' => continue,
                 'O' => '0',
                 'I' | 'L' => '1',
                 c => c,
             };
-            if !c.is_ascii() || !ALPHABET.contains(&(c as u8)) {
-                return None;
-            }
             body.push(c);
         }
-        (body.len() == ID_LEN).then_some(CaseId(body))
+        // The prefix is told apart by length: a random body may itself start with "RC".
+        if body.len() == ID_LEN + 2 && body.starts_with("RC") {
+            body.drain(..2);
+        }
+        let valid = body.len() == ID_LEN && body.bytes().all(|b| ALPHABET.contains(&b));
+        valid.then_some(CaseId(body))
     }
 
     pub fn as_str(&self) -> &str {
