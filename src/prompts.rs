@@ -68,6 +68,10 @@ prompts! {
         PublicPost => "public_post",
         StepComplaint => "step_complaint",
         StepAuthorities => "step_authorities",
+        StepFreezeRequest => "step_freeze_request",
+        EvidenceList => "evidence_list",
+        EvidenceDone => "evidence_done",
+        WhichChain => "which_chain",
         ModNotice => "mod_notice",
         Queue => "queue",
         Timeline => "timeline",
@@ -86,6 +90,7 @@ prompts! {
         "_complaint_letter",
         "_authority_report",
         "_case_summary",
+        "_freeze_request",
     ]
 }
 

@@ -580,7 +580,106 @@ async fn language_choice_carries_through(url: &str) {
     assert!(r.contains("English"), "{r}");
 }
 
+async fn evidence_is_added_labelled_listed_and_removed(url: &str) {
+    let app = App::new(url).await;
+    let sam = person("sam");
+    let id = app.report(&sam, "wallet=Trust").await;
+    // No chain known and an EVM hash fits many chains: ask which, likely first.
+    let r = app.say(&sam, &format!("/evidence add {TX}")).await;
+    assert!(r.contains("Ethereum, BNB Smart Chain"), "{r}");
+    assert!(r.contains(&format!("/evidence add {id} {TX} eth")), "{r}");
+    let r = app.say(&sam, &format!("/evidence add {TX} bsc")).await;
+    assert!(
+        r.contains("Added #1") && r.contains(&format!("https://bscscan.com/tx/{TX}")),
+        "{r}"
+    );
+    let r = app
+        .say(&sam, &format!("/evidence add {id} {ADDR} attacker eth"))
+        .await;
+    assert!(
+        r.contains("Added #2") && r.contains("attacker's address"),
+        "{r}"
+    );
+    let r = app.say(&sam, &format!("/evidence add {ADDR} eth")).await;
+    assert!(r.contains("already has that, as #2"), "{r}");
+    let r = app
+        .say(
+            &sam,
+            &format!("/evidence add {} eth", ADDR.replace("BeAed", "BeAeD")),
+        )
+        .await;
+    assert!(r.contains("checksum"), "{r}");
+    let list = app.say(&sam, "/evidence").await;
+    assert!(
+        list.contains("#1 · theft transaction · BNB Smart Chain"),
+        "{list}"
+    );
+    assert!(
+        list.contains("#2 · attacker's address · Ethereum"),
+        "{list}"
+    );
+    assert!(list.contains("https://etherscan.io/address/"), "{list}");
+    let r = app.say(&sam, "/evidence remove 1").await;
+    assert!(r.contains("Removed #1"), "{r}");
+    assert!(
+        app.say(&sam, "/evidence remove 7")
+            .await
+            .contains("no item #7")
+    );
+    assert!(
+        app.say(&sam, "/evidence add")
+            .await
+            .contains("Usage: /evidence")
+    );
+    assert!(
+        app.say(&person("tom"), &format!("/evidence {id}"))
+            .await
+            .contains("can't find")
+    );
+    let t = app.say(&moderator("mo"), &format!("/case {id}")).await;
+    assert!(
+        t.contains("added evidence") && t.contains("removed evidence #1"),
+        "{t}"
+    );
+    assert_consistent(&app, &id).await;
+}
+
+async fn freezable_thefts_get_a_freeze_request_at_once(url: &str) {
+    let app = App::new(url).await;
+    let uma = person("uma");
+    app.report(&uma, r#"amount="5000 USDT" chain=tron contacted=now"#)
+        .await;
+    app.wait(Duration::minutes(1)).await;
+    let msgs = to_user(&app.sink.take(), "uma").join("\n");
+    assert!(
+        msgs.contains("Urgent freeze request") && msgs.contains("police"),
+        "{msgs}"
+    );
+    // An ETH theft gets none until the funds are seen reaching an exchange.
+    let vi = person("vi");
+    let id = app.report(&vi, "amount=2ETH chain=eth contacted=now").await;
+    app.wait(Duration::minutes(1)).await;
+    assert!(
+        !to_user(&app.sink.take(), "vi")
+            .join("")
+            .contains("freeze request")
+    );
+    app.say(&vi, &format!("/evidence add {id} {ADDR} exchange"))
+        .await;
+    app.wait(Duration::minutes(1)).await;
+    let out = app.sink.take();
+    assert!(
+        to_user(&out, "vi")
+            .join("")
+            .contains("Urgent freeze request"),
+        "{out:?}"
+    );
+    assert!(to_mods(&out).join("").contains("freeze request"));
+}
+
 both_backends!(
+    evidence_is_added_labelled_listed_and_removed,
+    freezable_thefts_get_a_freeze_request_at_once,
     report_dialogue_files_a_case_with_the_checklist,
     one_line_report_validates_every_field,
     secrets_are_refused_and_never_stored,

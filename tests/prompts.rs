@@ -65,6 +65,7 @@ fn variants(key: PromptKey) -> Vec<Value> {
                 "public_post",
                 "complaint",
                 "authorities",
+                "freeze_request",
                 "secret_deleted",
                 "checklist",
             ],
@@ -103,7 +104,7 @@ fn variants(key: PromptKey) -> Vec<Value> {
             "command",
             &[
                 "note", "case", "claim", "hold", "resume", "advance", "approve", "reject", "close",
-                "lang", "as", "wait", "other",
+                "evidence", "lang", "as", "wait", "other",
             ],
         ),
         PromptKey::ReportCreated => vec![
@@ -128,6 +129,8 @@ fn variants(key: PromptKey) -> Vec<Value> {
             context! { case => Value::from(()) },
             context! { case => "RC-7K3MQ-9XT2H" },
         ],
+        PromptKey::EvidenceDone => each("action", &["added", "removed", "duplicate", "missing"]),
+        PromptKey::WhichChain => vec![context! {}, context! { case_id => "RC-7K3MQ-9XT2H" }],
         PromptKey::ConsoleAs => vec![
             context! { moderator => true },
             context! { moderator => false },
@@ -201,6 +204,8 @@ fn base(case: &recourse::core::case::Case, locale: Locale) -> Value {
         now => "2026-11-25 12:00 UTC",
         by => "3d",
         limit => 50,
+        full => "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+        keys => vec!["eth", "bsc"],
     }
 }
 

@@ -223,6 +223,81 @@ pub struct Report {
     pub country: Option<Country>,
 }
 
+/// What a piece of evidence shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceLabel {
+    /// The transaction that took the funds.
+    TheftTx,
+    VictimAddress,
+    AttackerAddress,
+    /// Where the stolen funds moved afterwards.
+    LaterMovement,
+    /// A deposit address at a centralised exchange the funds reached (it can freeze them).
+    ExchangeDeposit,
+    Unlabeled,
+}
+
+impl EvidenceLabel {
+    pub fn key(self) -> &'static str {
+        match self {
+            EvidenceLabel::TheftTx => "theft_tx",
+            EvidenceLabel::VictimAddress => "victim_address",
+            EvidenceLabel::AttackerAddress => "attacker_address",
+            EvidenceLabel::LaterMovement => "later_movement",
+            EvidenceLabel::ExchangeDeposit => "exchange_deposit",
+            EvidenceLabel::Unlabeled => "unlabeled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EvidenceLabel> {
+        Some(match s.trim().to_lowercase().as_str() {
+            "theft" | "theft_tx" | "stolen" | "被盗" | "被盗交易" => EvidenceLabel::TheftTx,
+            "victim" | "mine" | "my" | "victim_address" | "我的" | "我的地址" => {
+                EvidenceLabel::VictimAddress
+            }
+            "attacker" | "thief" | "scammer" | "attacker_address" | "攻击者" | "黑客" | "骗子" => {
+                EvidenceLabel::AttackerAddress
+            }
+            "movement" | "later" | "moved" | "later_movement" | "转移" | "后续转移" => {
+                EvidenceLabel::LaterMovement
+            }
+            "exchange" | "cex" | "deposit" | "exchange_deposit" | "交易所" => {
+                EvidenceLabel::ExchangeDeposit
+            }
+            "none" | "unlabeled" | "其他" => EvidenceLabel::Unlabeled,
+            _ => return None,
+        })
+    }
+}
+
+/// A transaction hash or an address, checked for its chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum EvidenceValue {
+    Tx(TxHash),
+    Address(Address),
+}
+
+impl EvidenceValue {
+    pub fn as_str(&self) -> &str {
+        match self {
+            EvidenceValue::Tx(t) => t.as_str(),
+            EvidenceValue::Address(a) => a.as_str(),
+        }
+    }
+}
+
+/// One piece of evidence on a case, numbered for `/evidence remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceItem {
+    pub number: u32,
+    pub value: EvidenceValue,
+    pub label: EvidenceLabel,
+    pub added_at: DateTime<Utc>,
+    pub added_by: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
@@ -322,6 +397,10 @@ pub struct Case {
     pub pending_post: Option<PostDraft>,
     pub published_posts: u32,
     pub notes: u32,
+    /// The evidence: the report's, then what was added later; removed items are gone.
+    pub evidence: Vec<EvidenceItem>,
+    /// The number the next added item gets (numbers are never reused).
+    pub next_evidence: u32,
 }
 
 impl Case {
@@ -372,7 +451,21 @@ impl Case {
             pending_post: None,
             published_posts: 0,
             notes: 0,
+            evidence: Vec::new(),
+            next_evidence: 1,
         };
+        let values = (report.txs.iter().cloned().map(EvidenceValue::Tx))
+            .map(|v| (v, EvidenceLabel::TheftTx))
+            .chain(
+                report
+                    .addresses
+                    .iter()
+                    .cloned()
+                    .map(|a| (EvidenceValue::Address(a), EvidenceLabel::Unlabeled)),
+            );
+        for (value, label) in values {
+            case.add_evidence(value, label, ev.at, &ev.actor.name);
+        }
         match contact {
             Some(c) => {
                 case.contacts.push(c.clone());
@@ -449,10 +542,31 @@ impl Case {
             }
             EventKind::Advanced => {}
             EventKind::LocaleChanged { locale } => self.locale = *locale,
+            EventKind::EvidenceAdded { value, label } => {
+                self.add_evidence(value.clone(), *label, ev.at, &ev.actor.name)
+            }
+            EventKind::EvidenceRemoved { number } => self.evidence.retain(|e| e.number != *number),
             EventKind::Resolved => self.end(CaseStatus::Resolved, ev.at),
             EventKind::Withdrawn => self.end(CaseStatus::Withdrawn, ev.at),
             EventKind::Closed { .. } => self.end(CaseStatus::Closed, ev.at),
         }
+    }
+
+    fn add_evidence(
+        &mut self,
+        value: EvidenceValue,
+        label: EvidenceLabel,
+        at: DateTime<Utc>,
+        by: &str,
+    ) {
+        self.evidence.push(EvidenceItem {
+            number: self.next_evidence,
+            value,
+            label,
+            added_at: at,
+            added_by: by.to_string(),
+        });
+        self.next_evidence += 1;
     }
 
     fn end(&mut self, status: CaseStatus, at: DateTime<Utc>) {
@@ -503,6 +617,13 @@ pub enum EventKind {
     LocaleChanged {
         locale: Locale,
     },
+    EvidenceAdded {
+        value: EvidenceValue,
+        label: EvidenceLabel,
+    },
+    EvidenceRemoved {
+        number: u32,
+    },
     Resolved,
     Withdrawn,
     Closed {
@@ -528,6 +649,8 @@ impl EventKind {
             EventKind::Resumed => "resumed",
             EventKind::Advanced => "advanced",
             EventKind::LocaleChanged { .. } => "locale_changed",
+            EventKind::EvidenceAdded { .. } => "evidence_added",
+            EventKind::EvidenceRemoved { .. } => "evidence_removed",
             EventKind::Resolved => "resolved",
             EventKind::Withdrawn => "withdrawn",
             EventKind::Closed { .. } => "closed",

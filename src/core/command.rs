@@ -33,6 +33,12 @@ pub enum Command {
         case: Option<String>,
         rest: String,
     },
+    /// `/evidence [list|add|remove] [case] …`
+    Evidence {
+        action: EvidenceAction,
+        case: Option<String>,
+        args: Vec<String>,
+    },
     Queue,
     Case {
         case: String,
@@ -65,6 +71,13 @@ pub enum Command {
         case: String,
         reason: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceAction {
+    List,
+    Add,
+    Remove,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +203,25 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                 return Err(ParseError::Usage("lang"));
             }
             Command::Lang { case, rest }
+        }
+        "evidence" | "证据" => {
+            let (word, rest) = split_first(rest);
+            let (action, rest) = match word.to_lowercase().as_str() {
+                "" | "list" | "ls" | "列表" => (EvidenceAction::List, rest),
+                "add" | "添加" => (EvidenceAction::Add, rest),
+                "remove" | "rm" | "delete" | "删除" => (EvidenceAction::Remove, rest),
+                // `/evidence RC-…` lists that case.
+                _ if crate::core::case::CaseId::parse(word).is_some() => {
+                    (EvidenceAction::List, split_first(body).1)
+                }
+                _ => return Err(ParseError::Usage("evidence")),
+            };
+            let (case, rest) = optional_case(rest);
+            let args: Vec<String> = tokenize(&rest);
+            if action != EvidenceAction::List && args.is_empty() {
+                return Err(ParseError::Usage("evidence"));
+            }
+            Command::Evidence { action, case, args }
         }
         "queue" => Command::Queue,
         "case" => Command::Case {

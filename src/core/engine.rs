@@ -327,6 +327,10 @@ impl<S: Store> Engine<S> {
             Ok(Parsed::Text) if intake.is_some_and(|i| i.question == Question::Evidence) => {
                 verdicts.push(secrets::assess(text, Field::TxHash));
             }
+            Ok(Parsed::Command(Command::Evidence {
+                action: command::EvidenceAction::Add,
+                ..
+            })) => verdicts.push(secrets::assess(text, Field::TxHash)),
             _ => verdicts.push(secrets::assess(text, Field::FreeText)),
         }
         let mut kinds = Vec::new();
@@ -438,6 +442,7 @@ impl<S: Store> Engine<S> {
             Command::Resolve { case } => self.end_case(cx, case, EventKind::Resolved).await,
             Command::Withdraw { case } => self.end_case(cx, case, EventKind::Withdrawn).await,
             Command::Lang { case, rest } => self.set_locale(cx, case, rest).await,
+            Command::Evidence { action, case, args } => self.evidence(cx, action, case, args).await,
             Command::Queue => self.queue(cx).await,
             Command::Case { case } => self.timeline(cx, &case).await,
             Command::Claim { case } => self.moderate(cx, &case, EventKind::Claimed).await,
@@ -618,11 +623,7 @@ impl<S: Store> Engine<S> {
                     locale: i.locale,
                     ..*cx
                 };
-                let key = match invalid {
-                    Invalid::Evidence { .. } => PromptKey::EvidenceError,
-                    _ => PromptKey::BadValue,
-                };
-                self.reply(&cx, key, ctx)
+                self.reply(&cx, invalid_key(&invalid), ctx)
             }
         }
     }
@@ -682,7 +683,7 @@ impl<S: Store> Engine<S> {
                         Want::Address
                     };
                     if let Err(invalid) = intake::add_evidence_as(&mut i.report, &v, want) {
-                        return self.reply(cx, PromptKey::EvidenceError, invalid_ctx(&invalid));
+                        return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
                     }
                     continue;
                 }
@@ -699,11 +700,7 @@ impl<S: Store> Engine<S> {
             };
             i.question = q;
             if let Err(invalid) = i.answer(&v, cx.now) {
-                let key = match invalid {
-                    Invalid::Evidence { .. } => PromptKey::EvidenceError,
-                    _ => PromptKey::BadValue,
-                };
-                return self.reply(cx, key, invalid_ctx(&invalid));
+                return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
             }
         }
         // Evidence listed before `chain=` was checked against guessed chains; check again.
@@ -724,7 +721,7 @@ impl<S: Store> Engine<S> {
             for (items, want) in [(txs, Want::Tx), (addresses, Want::Address)] {
                 if let Err(invalid) = intake::add_evidence_as(&mut i.report, &items.join(" "), want)
                 {
-                    return self.reply(cx, PromptKey::EvidenceError, invalid_ctx(&invalid));
+                    return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
                 }
             }
         }
@@ -864,8 +861,23 @@ fn moderator_command(cmd: &Command) -> Option<&'static str> {
     })
 }
 
-fn invalid_ctx(invalid: &Invalid) -> Value {
+/// The template that explains why an answer was not taken.
+pub(crate) fn invalid_key(invalid: &Invalid) -> PromptKey {
     match invalid {
+        Invalid::Evidence { .. } => PromptKey::EvidenceError,
+        Invalid::WhichChain { .. } => PromptKey::WhichChain,
+        _ => PromptKey::BadValue,
+    }
+}
+
+pub(crate) fn invalid_ctx(invalid: &Invalid) -> Value {
+    match invalid {
+        Invalid::WhichChain { value, chains } => context! {
+            value => crate::core::views::shorten(value),
+            full => value,
+            chains => chains.iter().map(|c| c.display_name()).collect::<Vec<_>>(),
+            keys => chains.iter().map(|c| c.key()).collect::<Vec<_>>(),
+        },
         Invalid::Evidence { value, error } => context! {
             value => crate::core::views::shorten(value),
             error => error.key(),

@@ -81,7 +81,15 @@ pub enum Invalid {
     Country,
     Empty,
     TooLong,
-    Evidence { value: String, error: EvidenceError },
+    Evidence {
+        value: String,
+        error: EvidenceError,
+    },
+    /// The value fits several chains and none is known: ask which.
+    WhichChain {
+        value: String,
+        chains: Vec<Chain>,
+    },
 }
 
 /// What an answer did.
@@ -184,12 +192,28 @@ pub fn add_evidence_as(
 ) -> Result<(usize, usize), Invalid> {
     let mut txs = Vec::new();
     let mut addresses = Vec::new();
-    for token in text.split(|c: char| c.is_whitespace() || c == ',' || c == '，') {
-        let token = token.trim();
-        if token.is_empty() {
+    let tokens: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，')
+        .map(|t| t.trim().trim_start_matches("chain="))
+        .filter(|t| !t.is_empty())
+        .collect();
+    // A chain named in the same message ("0x… bsc") settles which chain the values are on.
+    let named = tokens.iter().find_map(|t| Chain::parse(t));
+    let chain = report.chain.or(named);
+    for token in tokens {
+        if Chain::parse(token).is_some() {
             continue;
         }
-        match classify(report.chain, token) {
+        if chain.is_none() {
+            let chains = candidate_chains(token);
+            if chains.len() > 1 {
+                return Err(Invalid::WhichChain {
+                    value: token.to_string(),
+                    chains,
+                });
+            }
+        }
+        match classify(chain, token) {
             Ok(Item::Tx(_)) if want == Want::Address => {
                 return Err(Invalid::Evidence {
                     value: token.to_string(),
@@ -213,6 +237,13 @@ pub fn add_evidence_as(
         }
     }
     let counts = (txs.len(), addresses.len());
+    if report.chain.is_none() && counts != (0, 0) {
+        report.chain = chain.or_else(|| {
+            txs.first()
+                .map(TxHash::chain)
+                .or_else(|| addresses.first().map(Address::chain))
+        });
+    }
     for t in txs {
         if !report.txs.contains(&t) {
             report.txs.push(t);
@@ -229,6 +260,17 @@ pub fn add_evidence_as(
 pub enum Item {
     Tx(TxHash),
     Address(Address),
+}
+
+/// Every chain a value could be a hash or an address of, likeliest first, without repeats.
+pub fn candidate_chains(token: &str) -> Vec<Chain> {
+    let mut chains = evidence::chains_for_tx(token);
+    for c in evidence::chains_for_address(token) {
+        if !chains.contains(&c) {
+            chains.push(c);
+        }
+    }
+    chains
 }
 
 /// A hash or an address of the reported chain; with no chain yet, the likeliest chain whose

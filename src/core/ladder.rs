@@ -24,6 +24,41 @@ pub enum StepKind {
     Complaint,
     /// Regulator and law-enforcement contacts for the victim's country.
     Authorities,
+    /// A ready freeze request for the exchange or the stablecoin issuer, and the advice to get
+    /// a police report number early.
+    FreezeRequest,
+}
+
+/// When a step applies to a case at all; a step that does not apply is passed over, and falls
+/// due as soon as it starts to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    /// The stolen asset is a stablecoin whose issuer can freeze it (USDT, USDC), or the funds
+    /// reached an exchange deposit address.
+    Freezable,
+}
+
+impl When {
+    pub fn holds(self, case: &Case) -> bool {
+        match self {
+            When::Freezable => {
+                let text = format!(
+                    "{} {}",
+                    case.report.asset.as_deref().unwrap_or_default(),
+                    case.report.amount.as_deref().unwrap_or_default()
+                )
+                .to_uppercase();
+                ["USDT", "USDC", "TETHER", "USD COIN"]
+                    .iter()
+                    .any(|s| text.contains(s))
+                    || case
+                        .evidence
+                        .iter()
+                        .any(|e| e.label == crate::core::case::EvidenceLabel::ExchangeDeposit)
+            }
+        }
+    }
 }
 
 impl StepKind {
@@ -34,6 +69,7 @@ impl StepKind {
             StepKind::PublicPost => "public_post",
             StepKind::Complaint => "complaint",
             StepKind::Authorities => "authorities",
+            StepKind::FreezeRequest => "freeze_request",
         }
     }
 }
@@ -52,6 +88,9 @@ pub struct StepDef {
     /// Repeat the step on this interval until the next step is due.
     #[serde(default, with = "humantime_serde")]
     pub repeat: Option<Duration>,
+    /// Only for cases where this holds.
+    #[serde(default)]
+    pub when: Option<When>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,10 +138,15 @@ impl Default for Ladder {
             kind,
             after,
             repeat,
+            when: None,
         };
         Ladder {
             steps: vec![
                 step(StepKind::Checklist, Duration::ZERO, None),
+                StepDef {
+                    when: Some(When::Freezable),
+                    ..step(StepKind::FreezeRequest, Duration::ZERO, None)
+                },
                 step(StepKind::Reminder, h(24), Some(h(24))),
                 step(StepKind::PublicPost, h(72), None),
                 step(StepKind::Complaint, h(7 * 24), None),
@@ -148,11 +192,14 @@ impl Ladder {
         self.steps.iter().position(|s| s.key == key)
     }
 
-    /// The first step not yet taken, in ladder order.
+    fn pending(&self, case: &Case, i: usize) -> bool {
+        let s = &self.steps[i];
+        !case.progress.done.iter().any(|d| d == &s.key) && s.when.is_none_or(|w| w.holds(case))
+    }
+
+    /// The first step not yet taken that applies to the case, in ladder order.
     pub fn next_step(&self, case: &Case) -> Option<usize> {
-        self.steps
-            .iter()
-            .position(|s| !case.progress.done.iter().any(|d| d == &s.key))
+        (0..self.steps.len()).find(|&i| self.pending(case, i))
     }
 
     /// When occurrence `k` of step `index` falls due for this case, if the clock runs.
@@ -210,9 +257,7 @@ impl Ladder {
             return Some(due);
         };
         // A repeat never runs once the following step is due: that step runs instead.
-        let following = (0..self.steps.len()).find(|&i| {
-            i != due.index && !case.progress.done.iter().any(|d| d == &self.steps[i].key)
-        });
+        let following = (0..self.steps.len()).find(|&i| i != due.index && self.pending(case, i));
         let limit = following.and_then(|i| self.occurrence_at(case, i, 0));
         if due.occurrence > 0
             && let (Some(index), Some(at)) = (following, limit)
@@ -357,7 +402,10 @@ mod tests {
         take(&mut c, &l, first);
         // 60 h later: reminders #1 (24 h) and #2 (48 h) are both past; only #2 runs.
         let due = l.due_now(&c, t0() + D::hours(60)).unwrap();
-        assert_eq!((due.index, due.occurrence), (1, 1));
+        assert_eq!(
+            (l.step(due.index).kind, due.occurrence),
+            (StepKind::Reminder, 1)
+        );
         take(&mut c, &l, due);
         // 10 days later the public post runs, not a third reminder, then the complaint.
         let now = t0() + D::days(10);
@@ -378,6 +426,7 @@ mod tests {
             kind,
             after: Duration::from_secs(h * 3600),
             repeat: None,
+            when: None,
         };
         assert_eq!(Ladder::new(vec![]), Err(LadderError::Empty));
         assert_eq!(
@@ -397,5 +446,85 @@ mod tests {
         let mut named = s(StepKind::Reminder, 1);
         named.key = "nudge".into();
         assert!(Ladder::new(vec![s(StepKind::Reminder, 0), named]).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod freeze_tests {
+    use super::*;
+    use crate::core::case::{CaseId, Event, EventKind, EvidenceLabel, EvidenceValue, Report};
+    use crate::core::evidence::{Address, Chain};
+    use crate::core::identity::{ActorRecord, ChatRef, Locale, UserRef};
+    use chrono::TimeZone;
+
+    fn opened(report: Report) -> Case {
+        let ev = Event::new(
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            ActorRecord::system(),
+            EventKind::Reported {
+                id: CaseId::generate(),
+                reporter: UserRef::Console("v".into()),
+                chat: ChatRef::Console,
+                locale: Locale::En,
+                report: Box::new(report),
+                contact: None,
+            },
+        );
+        Case::opened(&ev).unwrap()
+    }
+
+    fn kinds_due(l: &Ladder, c: &mut Case) -> Vec<StepKind> {
+        let mut kinds = Vec::new();
+        while let Some(due) = l.next_due(c) {
+            kinds.push(l.step(due.index).kind);
+            c.apply(&Event::new(
+                due.at,
+                ActorRecord::system(),
+                EventKind::StepTaken {
+                    step: l.step(due.index).key.clone(),
+                    occurrence: due.occurrence,
+                },
+            ));
+        }
+        kinds
+    }
+
+    #[test]
+    fn freeze_request_only_for_freezable_cases() {
+        let l = Ladder::default();
+        let mut plain = opened(Report {
+            asset: Some("ETH".into()),
+            ..Report::default()
+        });
+        assert!(!kinds_due(&l, &mut plain).contains(&StepKind::FreezeRequest));
+        let mut usdt = opened(Report {
+            amount: Some("5000 USDT".into()),
+            ..Report::default()
+        });
+        assert_eq!(
+            kinds_due(&l, &mut usdt)[..2],
+            [StepKind::Checklist, StepKind::FreezeRequest]
+        );
+    }
+
+    #[test]
+    fn an_exchange_deposit_found_later_makes_the_freeze_request_due_at_once() {
+        let l = Ladder::default();
+        let mut c = opened(Report::default());
+        let done = kinds_due(&l, &mut c);
+        assert!(!done.contains(&StepKind::FreezeRequest));
+        assert_eq!(l.next_due(&c), None, "ladder finished");
+        let deposit = Address::parse(Chain::Tron, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap();
+        c.apply(&Event::new(
+            at,
+            ActorRecord::system(),
+            EventKind::EvidenceAdded {
+                value: EvidenceValue::Address(deposit),
+                label: EvidenceLabel::ExchangeDeposit,
+            },
+        ));
+        let due = l.due_now(&c, at).expect("due now");
+        assert_eq!(l.step(due.index).kind, StepKind::FreezeRequest);
     }
 }

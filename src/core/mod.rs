@@ -6,6 +6,7 @@ pub mod clock;
 pub mod command;
 pub mod engine;
 pub mod evidence;
+pub mod evidence_cmd;
 pub mod identity;
 pub mod intake;
 pub mod ladder;

@@ -122,6 +122,7 @@ pub fn take(
         StepKind::PublicPost => PromptKey::StepPublicPost,
         StepKind::Complaint => PromptKey::StepComplaint,
         StepKind::Authorities => PromptKey::StepAuthorities,
+        StepKind::FreezeRequest => PromptKey::StepFreezeRequest,
     };
     if step.kind == StepKind::PublicPost {
         let draft = svc.prompts.render(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Community;
-use crate::core::case::{Case, Event};
+use crate::core::case::{Case, Event, EvidenceLabel, EvidenceValue};
 use crate::core::identity::Locale;
 use crate::core::ladder::Ladder;
 
@@ -44,6 +44,38 @@ pub struct LinkView {
     pub short: String,
     pub url: String,
     pub chain: String,
+    /// `/evidence` number and label, for evidence on a case (0 and "unlabeled" in the intake).
+    pub number: u32,
+    pub label: String,
+    pub added: String,
+}
+
+impl LinkView {
+    fn of(value: &EvidenceValue, number: u32, label: EvidenceLabel, added: String) -> LinkView {
+        let (text, short, url, chain) = match value {
+            EvidenceValue::Tx(t) => (
+                t.as_str().to_string(),
+                shorten(t.as_str()),
+                t.explorer_url(),
+                t.chain(),
+            ),
+            EvidenceValue::Address(a) => (
+                a.as_str().to_string(),
+                a.short(),
+                a.explorer_url(),
+                a.chain(),
+            ),
+        };
+        LinkView {
+            text,
+            short,
+            url,
+            chain: chain.display_name().to_string(),
+            number,
+            label: label.key().to_string(),
+            added,
+        }
+    }
 }
 
 /// A report's transactions and addresses, each with its explorer link.
@@ -54,29 +86,41 @@ pub struct EvidenceView {
 }
 
 impl EvidenceView {
+    /// The evidence collected so far in an intake.
     pub fn new(r: &crate::core::case::Report) -> EvidenceView {
+        let link = |v: EvidenceValue| LinkView::of(&v, 0, EvidenceLabel::Unlabeled, String::new());
         EvidenceView {
             txs: r
                 .txs
                 .iter()
-                .map(|t| LinkView {
-                    text: t.as_str().to_string(),
-                    short: shorten(t.as_str()),
-                    url: t.explorer_url(),
-                    chain: t.chain().display_name().to_string(),
-                })
+                .cloned()
+                .map(EvidenceValue::Tx)
+                .map(link)
                 .collect(),
             addresses: r
                 .addresses
                 .iter()
-                .map(|a| LinkView {
-                    text: a.as_str().to_string(),
-                    short: a.short(),
-                    url: a.explorer_url(),
-                    chain: a.chain().display_name().to_string(),
-                })
+                .cloned()
+                .map(EvidenceValue::Address)
+                .map(link)
                 .collect(),
         }
+    }
+
+    /// A case's evidence, numbered and labelled.
+    pub fn of_case(case: &Case) -> EvidenceView {
+        let mut view = EvidenceView {
+            txs: Vec::new(),
+            addresses: Vec::new(),
+        };
+        for e in &case.evidence {
+            let link = LinkView::of(&e.value, e.number, e.label, fmt_time(e.added_at));
+            match e.value {
+                EvidenceValue::Tx(_) => view.txs.push(link),
+                EvidenceValue::Address(_) => view.addresses.push(link),
+            }
+        }
+        view
     }
 }
 
@@ -143,7 +187,7 @@ impl CaseView {
         now: DateTime<Utc>,
     ) -> CaseView {
         let r = &case.report;
-        let evidence = EvidenceView::new(r);
+        let evidence = EvidenceView::of_case(case);
         let silence = case.clock.silence(now);
         let due = ladder.next_due(case);
         let last_kind = case
