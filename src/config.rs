@@ -26,6 +26,8 @@ pub struct Settings {
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
+    pub scam: ScamSettings,
+    #[serde(default)]
     pub discord: PlatformSettings,
     #[serde(default)]
     pub telegram: PlatformSettings,
@@ -76,6 +78,29 @@ impl Default for Limits {
     }
 }
 
+/// Recovery-scam defence in the community channels the bot reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScamSettings {
+    /// Delete a flagged message (where the bot may). Moderators are alerted either way.
+    pub delete: bool,
+    /// Answer a flagged message in the channel with a short warning.
+    pub warn_in_channel: bool,
+    /// More patterns, in the format of data/scam_patterns.toml; they add to the shipped ones
+    /// (an entry with a shipped id replaces it).
+    pub extra_patterns: Option<PathBuf>,
+}
+
+impl Default for ScamSettings {
+    fn default() -> Self {
+        ScamSettings {
+            delete: false,
+            warn_in_channel: true,
+            extra_patterns: None,
+        }
+    }
+}
+
 /// Settings of one platform adapter (used from the Discord and Telegram issues on).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -96,6 +121,7 @@ impl Default for Settings {
             community: Community::default(),
             ladder: LadderSettings::default(),
             limits: Limits::default(),
+            scam: ScamSettings::default(),
             discord: PlatformSettings::default(),
             telegram: PlatformSettings::default(),
         }

@@ -99,6 +99,10 @@ fn check_config(settings: &Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = recourse::core::engine::Services::from_settings(settings) {
+        eprintln!("{e:#}");
+        return ExitCode::from(2);
+    }
     println!("settings OK");
     println!(
         "  database: {}",

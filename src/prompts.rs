@@ -72,6 +72,7 @@ prompts! {
         EvidenceList => "evidence_list",
         EvidenceDone => "evidence_done",
         WhichChain => "which_chain",
+        ScamWarning => "scam_warning",
         ModNotice => "mod_notice",
         Queue => "queue",
         Timeline => "timeline",
@@ -79,6 +80,7 @@ prompts! {
         VictimUpdate => "victim_update",
         ConsoleAs => "console_as",
         ConsoleWaited => "console_waited",
+        ConsoleDeleted => "console_deleted",
     ],
     partials: [
         "_macros",

@@ -677,7 +677,70 @@ async fn freezable_thefts_get_a_freeze_request_at_once(url: &str) {
     assert!(to_mods(&out).join("").contains("freeze request"));
 }
 
+async fn recovery_scams_in_channels_are_flagged_for_moderators(url: &str) {
+    let app = App::new(url).await;
+    let spam =
+        "I recovered my stolen USDT with the help of a recovery expert, contact him on telegram";
+    let h = app.handle(&person("spammer"), spam, false).await;
+    assert!(!h.delete_original, "deleting is off by default");
+    let alert = h
+        .out
+        .iter()
+        .find(|o| o.to == Recipient::Moderators)
+        .expect("moderators alerted");
+    assert!(
+        alert.text.contains("recovery scam") && alert.text.contains("spammer"),
+        "{}",
+        alert.text
+    );
+    let warn = h
+        .out
+        .iter()
+        .find(|o| matches!(o.to, Recipient::Chat { .. }))
+        .expect("channel warning");
+    assert!(warn.text.contains("recovery fee"), "{}", warn.text);
+    for ok in [
+        "beware of anyone who DMs you offering recovery, it is a scam",
+        "my wallet was drained, I need to recover what's left",
+        "有人说能帮我追回，是骗子吗？",
+    ] {
+        assert!(
+            app.handle(&person("vic"), ok, false).await.out.is_empty(),
+            "{ok}"
+        );
+    }
+    // In a private chat with the bot a victim may quote such a message: not flagged.
+    let r = app.say(&person("vic"), spam).await;
+    assert!(!r.contains("recovery scam"), "{r}");
+    // Chinese spam, with deletion switched on and extra patterns from a file.
+    let dir = tempfile::tempdir().unwrap();
+    let extra = dir.path().join("extra.toml");
+    std::fs::write(
+        &extra,
+        "[[pattern]]\nid = \"local_gift\"\ncategory = \"upfront_fee\"\nlang = \"en\"\nall = [\"gift card\", \"unlock\"]\n",
+    )
+    .unwrap();
+    let mut settings = recourse::config::Settings::default();
+    settings.scam.delete = true;
+    settings.scam.extra_patterns = Some(extra);
+    let strict = App::on(app.store.clone(), app.clock.clone(), settings);
+    let h = strict
+        .handle(&person("spammer"), "专业追回被盗币，私信我帮你追回", false)
+        .await;
+    assert!(h.delete_original);
+    assert!(h.out.iter().any(|o| o.to == Recipient::Moderators));
+    let h = strict
+        .handle(
+            &person("spammer"),
+            "buy a gift card to unlock your wallet",
+            false,
+        )
+        .await;
+    assert!(h.delete_original, "extra pattern from the settings file");
+}
+
 both_backends!(
+    recovery_scams_in_channels_are_flagged_for_moderators,
     evidence_is_added_labelled_listed_and_removed,
     freezable_thefts_get_a_freeze_request_at_once,
     report_dialogue_files_a_case_with_the_checklist,

@@ -66,6 +66,7 @@ fn variants(key: PromptKey) -> Vec<Value> {
                 "complaint",
                 "authorities",
                 "freeze_request",
+                "scam_flagged",
                 "secret_deleted",
                 "checklist",
             ],
@@ -131,6 +132,20 @@ fn variants(key: PromptKey) -> Vec<Value> {
         ],
         PromptKey::EvidenceDone => each("action", &["added", "removed", "duplicate", "missing"]),
         PromptKey::WhichChain => vec![context! {}, context! { case_id => "RC-7K3MQ-9XT2H" }],
+        PromptKey::ScamWarning => {
+            let mut v = Vec::new();
+            for c in [
+                "recovery_offer",
+                "hacker_service",
+                "dm_solicitation",
+                "fake_support",
+                "upfront_fee",
+            ] {
+                v.push(context! { category => c, deleted => true });
+                v.push(context! { category => c, deleted => false });
+            }
+            v
+        }
         PromptKey::ConsoleAs => vec![
             context! { moderator => true },
             context! { moderator => false },
@@ -206,6 +221,11 @@ fn base(case: &recourse::core::case::Case, locale: Locale) -> Value {
         limit => 50,
         full => "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
         keys => vec!["eth", "bsc"],
+        category => "recovery_offer",
+        pattern => "recovered_with_help",
+        link => "https://t.me/c/123/456",
+        deleted => false,
+        excerpt => "I recovered my stolen crypto with the help of …",
     }
 }
 

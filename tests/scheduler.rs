@@ -189,6 +189,7 @@ async fn a_database_outage_gets_a_plain_answer_and_nothing_is_lost() {
         chat: recourse::core::identity::ChatRef::Console,
         private: true,
         text: format!("/replied {id}"),
+        link: None,
         locale_hint: None,
     };
     let err = app.engine.handle(&msg).await.expect_err("database is down");
@@ -244,6 +245,7 @@ async fn a_new_case_wakes_the_sleeping_scheduler() {
         chat: recourse::core::identity::ChatRef::Console,
         private: true,
         text: "/report contacted=\"2d ago\"".into(),
+        link: None,
         locale_hint: None,
     };
     engine.handle(&msg).await.unwrap();

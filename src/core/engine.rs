@@ -31,6 +31,8 @@ pub struct Services {
     pub public_locale: Locale,
     pub max_chars: usize,
     pub authorities: Directory,
+    pub scam: crate::core::scam::ScamPatterns,
+    pub scam_settings: crate::config::ScamSettings,
 }
 
 impl Services {
@@ -47,6 +49,8 @@ impl Services {
             public_locale: settings.public_locale(),
             max_chars: settings.limits.max_message_chars,
             authorities,
+            scam: scam_patterns(settings)?,
+            scam_settings: settings.scam.clone(),
         })
     }
 
@@ -66,6 +70,26 @@ impl Services {
     ) -> Result<String, EngineError> {
         Ok(self.prompts.render(locale, key, ctx)?)
     }
+}
+
+/// The shipped recovery-scam patterns plus the settings' extra file. A broken entry is
+/// reported and skipped; a missing file is an error.
+fn scam_patterns(settings: &Settings) -> anyhow::Result<crate::core::scam::ScamPatterns> {
+    use crate::core::scam::ScamPatterns;
+    let (mut patterns, errors) = ScamPatterns::builtin();
+    let mut all_errors = errors;
+    if let Some(path) = &settings.scam.extra_patterns {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read scam.extra_patterns {}: {e}", path.display())
+        })?;
+        let (extra, errors) = ScamPatterns::parse(&text);
+        all_errors.extend(errors);
+        patterns.extend(extra);
+    }
+    for e in all_errors {
+        tracing::warn!(problem = %e, "scam pattern skipped");
+    }
+    Ok(patterns)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -275,8 +299,9 @@ impl<S: Store> Engine<S> {
             Ok(Parsed::Text) => {
                 return match intake {
                     Some(i) => self.intake_answer(&cx, i),
-                    // In a shared channel the bot only answers commands.
-                    None if !msg.private => Ok(Outcome::default()),
+                    // In a shared channel the bot only answers commands, and watches for
+                    // recovery scams.
+                    None if !msg.private => self.watch_channel(&cx),
                     None => self.reply(&cx, PromptKey::NotUnderstood, context! {}),
                 };
             }
@@ -357,7 +382,7 @@ impl<S: Store> Engine<S> {
                 )?)),
             };
         }
-        tracing::warn!(user = ?cx.msg.actor.user, secret = !kinds.is_empty(), "message refused: possible secret");
+        tracing::info!(user = ?cx.msg.actor.user, secret = !kinds.is_empty(), "message refused: possible secret");
         let kinds: Vec<&str> = kinds.iter().map(|k| secret_kind_key(*k)).collect();
         let key = if kinds.is_empty() {
             PromptKey::HexAmbiguous
@@ -466,6 +491,46 @@ impl<S: Store> Engine<S> {
                 self.moderate(cx, &case, EventKind::Closed { reason }).await
             }
         }
+    }
+
+    /// A channel message offering "fund recovery", hacking or DMs: alert moderators with its
+    /// link, and (as configured) warn in the channel and delete it.
+    fn watch_channel(&self, cx: &Ctx<'_>) -> Result<Outcome, EngineError> {
+        let Some(m) = self.svc.scam.check(&cx.msg.text) else {
+            return Ok(Outcome::default());
+        };
+        tracing::info!(pattern = %m.pattern, user = ?cx.msg.actor.user, "recovery-scam message flagged");
+        let settings = &self.svc.scam_settings;
+        let mut outcome = Outcome {
+            delete_original: settings.delete,
+            ..Outcome::default()
+        };
+        let notice = self.svc.render(
+            self.svc.default_locale,
+            PromptKey::ModNotice,
+            &context! {
+                what => "scam_flagged",
+                name => cx.msg.actor.name,
+                platform => cx.msg.actor.user.platform().key(),
+                category => m.category.key(),
+                pattern => m.pattern,
+                link => cx.msg.link,
+                deleted => settings.delete,
+                excerpt => crate::core::secrets::redact(&cx.msg.text.chars().take(200).collect::<String>()),
+            },
+        )?;
+        outcome
+            .out
+            .push(Outgoing::fresh(None, Recipient::Moderators, notice));
+        if settings.warn_in_channel {
+            let warning = self.svc.render(
+                self.svc.public_locale,
+                PromptKey::ScamWarning,
+                &context! { category => m.category.key(), deleted => settings.delete },
+            )?;
+            outcome.out.push(self.to_chat(cx, warning));
+        }
+        Ok(outcome)
     }
 
     // ----- replies ------------------------------------------------------------------------

@@ -63,8 +63,14 @@ impl UserRef {
 #[serde(tag = "platform", rename_all = "lowercase")]
 pub enum ChatRef {
     Console,
-    Discord { channel: u64 },
-    Telegram { chat: i64 },
+    /// The console's stand-in for a community channel (`/channel <text>`).
+    ConsoleChannel,
+    Discord {
+        channel: u64,
+    },
+    Telegram {
+        chat: i64,
+    },
 }
 
 /// A message a platform accepted, kept so that it can be edited or deleted later.

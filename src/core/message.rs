@@ -14,6 +14,8 @@ pub struct Incoming {
     /// True for a private chat with the bot; false in a community channel or group.
     pub private: bool,
     pub text: String,
+    /// A link to the message on its platform, for moderators (none in the console).
+    pub link: Option<String>,
     /// The language the platform reports for the sender, used until they choose one.
     pub locale_hint: Option<crate::core::identity::Locale>,
 }

@@ -13,6 +13,7 @@ pub mod ladder;
 pub mod message;
 pub mod moderation;
 pub mod ports;
+pub mod scam;
 pub mod secrets;
 pub mod steps;
 pub mod victim;

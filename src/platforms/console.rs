@@ -39,6 +39,9 @@ impl<W> ConsoleSink<W> {
 
 fn label(to: &Recipient) -> String {
     match to {
+        Recipient::Chat {
+            chat: ChatRef::ConsoleChannel,
+        } => "recourse → #community".to_string(),
         Recipient::Chat { .. } => "recourse".to_string(),
         Recipient::User { user } => format!("recourse → {} (private)", user.local_id()),
         Recipient::Moderators => "recourse → #moderators".to_string(),
@@ -184,12 +187,14 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
         match word {
             "/as" => self.switch_user(rest).await,
             "/wait" => self.wait(rest).await,
+            "/channel" => self.channel(rest).await,
             _ => {
                 let msg = Incoming {
                     actor: self.actor.clone(),
                     chat: ChatRef::Console,
                     private: true,
                     text: line.to_string(),
+                    link: None,
                     locale_hint: None,
                 };
                 match self.engine.handle(&msg).await {
@@ -204,6 +209,44 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
                 Ok(())
             }
         }
+    }
+
+    /// Posts into the community channel, as a platform would pass on a channel message.
+    async fn channel(&mut self, text: &str) -> anyhow::Result<()> {
+        let msg = Incoming {
+            actor: self.actor.clone(),
+            chat: ChatRef::ConsoleChannel,
+            private: false,
+            text: text.to_string(),
+            link: None,
+            locale_hint: None,
+        };
+        match self.engine.handle(&msg).await {
+            Ok(h) if h.delete_original => {
+                let text = self.render(PromptKey::ConsoleDeleted, context! {});
+                self.print(&format!(
+                    "recourse:
+  {text}
+
+"
+                ))
+                .await?;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "channel message failed");
+                let text = self.engine.error_text(&e, None);
+                self.print(&format!(
+                    "recourse:
+  {text}
+
+"
+                ))
+                .await?;
+            }
+        }
+        self.catch_up().await;
+        Ok(())
     }
 
     async fn switch_user(&mut self, rest: &str) -> anyhow::Result<()> {

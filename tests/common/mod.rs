@@ -217,6 +217,7 @@ impl App {
             },
             private,
             text: text.into(),
+            link: None,
             locale_hint: None,
         };
         self.engine.handle(&msg).await.expect("engine")
