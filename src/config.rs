@@ -28,6 +28,8 @@ pub struct Settings {
     #[serde(default)]
     pub scam: ScamSettings,
     #[serde(default)]
+    pub authorities: AuthoritiesSettings,
+    #[serde(default)]
     pub discord: PlatformSettings,
     #[serde(default)]
     pub telegram: PlatformSettings,
@@ -101,6 +103,14 @@ impl Default for ScamSettings {
     }
 }
 
+/// The police, regulators and reporting sites the bot suggests.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthoritiesSettings {
+    /// More entries, in the format of data/authorities.toml; they come first within their kind.
+    pub extra: Option<PathBuf>,
+}
+
 /// Settings of one platform adapter (used from the Discord and Telegram issues on).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -122,6 +132,7 @@ impl Default for Settings {
             ladder: LadderSettings::default(),
             limits: Limits::default(),
             scam: ScamSettings::default(),
+            authorities: AuthoritiesSettings::default(),
             discord: PlatformSettings::default(),
             telegram: PlatformSettings::default(),
         }

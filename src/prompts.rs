@@ -73,6 +73,7 @@ prompts! {
         EvidenceDone => "evidence_done",
         WhichChain => "which_chain",
         ScamWarning => "scam_warning",
+        AuthorityList => "authority_list",
         ModNotice => "mod_notice",
         Queue => "queue",
         Timeline => "timeline",

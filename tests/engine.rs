@@ -739,7 +739,56 @@ async fn recovery_scams_in_channels_are_flagged_for_moderators(url: &str) {
     assert!(h.delete_original, "extra pattern from the settings file");
 }
 
+async fn authorities_by_country_with_extra_entries_from_settings(url: &str) {
+    let app = App::new(url).await;
+    let r = app.say(&person("ada"), "/authorities united states").await;
+    let ic3 = r.find("IC3").expect("IC3 listed");
+    let ftc = r.find("Federal Trade Commission").expect("FTC listed");
+    assert!(ic3 < ftc, "police before consumer bodies: {r}");
+    assert!(
+        app.say(&person("ada"), "/authorities narnia")
+            .await
+            .contains("don't know that country")
+    );
+    // Without a country: the country of the sender's case.
+    app.report(&person("ada"), "country=SG").await;
+    assert!(
+        app.say(&person("ada"), "/authorities")
+            .await
+            .contains("Singapore Police")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let extra = dir.path().join("mine.toml");
+    std::fs::write(
+        &extra,
+        r#"
+[[authority]]
+country = "SG"
+name = "Example Community Legal Clinic"
+name_zh = "示例社区法律诊所"
+kind = "consumer"
+handles = "Free advice for theft victims"
+handles_zh = "为被盗者提供免费咨询"
+url = "https://clinic.example.org"
+languages = ["en"]
+
+[[authority]]
+country = "SG"
+name = "Broken entry"
+kind = "sheriff"
+"#,
+    )
+    .unwrap();
+    let mut settings = recourse::config::Settings::default();
+    settings.authorities.extra = Some(extra);
+    let local = App::on(app.store.clone(), app.clock.clone(), settings);
+    let r = local.say(&person("ada"), "/authorities SG").await;
+    assert!(r.contains("Example Community Legal Clinic"), "{r}");
+    assert!(!r.contains("Broken entry"), "{r}");
+}
+
 both_backends!(
+    authorities_by_country_with_extra_entries_from_settings,
     recovery_scams_in_channels_are_flagged_for_moderators,
     evidence_is_added_labelled_listed_and_removed,
     freezable_thefts_get_a_freeze_request_at_once,

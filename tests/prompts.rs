@@ -146,6 +146,10 @@ fn variants(key: PromptKey) -> Vec<Value> {
             }
             v
         }
+        PromptKey::AuthorityList => vec![
+            context! { country => Value::from(()) },
+            context! { country => "US" },
+        ],
         PromptKey::ConsoleAs => vec![
             context! { moderator => true },
             context! { moderator => false },
@@ -221,6 +225,8 @@ fn base(case: &recourse::core::case::Case, locale: Locale) -> Value {
         limit => 50,
         full => "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
         keys => vec!["eth", "bsc"],
+        country => "US",
+        countries => vec!["US", "GB"],
         category => "recovery_offer",
         pattern => "recovered_with_help",
         link => "https://t.me/c/123/456",

@@ -39,6 +39,10 @@ pub enum Command {
         case: Option<String>,
         args: Vec<String>,
     },
+    /// `/authorities [country]`
+    Authorities {
+        country: Option<String>,
+    },
     Queue,
     Case {
         case: String,
@@ -223,6 +227,9 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
             }
             Command::Evidence { action, case, args }
         }
+        "authorities" | "police" | "报警" | "监管" => Command::Authorities {
+            country: (!rest.is_empty()).then(|| rest.to_string()),
+        },
         "queue" => Command::Queue,
         "case" => Command::Case {
             case: required_case(rest, "case")?.0,

@@ -37,9 +37,18 @@ pub struct Services {
 
 impl Services {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Services> {
-        let (authorities, errors) = Directory::builtin();
+        let (mut authorities, mut errors) = Directory::builtin();
+        if let Some(path) = &settings.authorities.extra {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read authorities.extra {}: {e}", path.display())
+            })?;
+            let (extra, extra_errors) = Directory::parse(&text);
+            errors.extend(extra_errors);
+            authorities.extend(extra);
+        }
+        // A broken entry is reported and skipped; the bot starts with the rest.
         for e in errors {
-            tracing::warn!(entry = e.index, problem = %e.problem, "authorities entry skipped");
+            tracing::warn!(entry = e.index, name = ?e.name, problem = %e.problem, "authorities entry skipped");
         }
         Ok(Services {
             prompts: Prompts::new()?,
@@ -468,6 +477,7 @@ impl<S: Store> Engine<S> {
             Command::Withdraw { case } => self.end_case(cx, case, EventKind::Withdrawn).await,
             Command::Lang { case, rest } => self.set_locale(cx, case, rest).await,
             Command::Evidence { action, case, args } => self.evidence(cx, action, case, args).await,
+            Command::Authorities { country } => self.authorities(cx, country).await,
             Command::Queue => self.queue(cx).await,
             Command::Case { case } => self.timeline(cx, &case).await,
             Command::Claim { case } => self.moderate(cx, &case, EventKind::Claimed).await,

@@ -160,3 +160,56 @@ impl<S: Store> Engine<S> {
         self.reply(cx, PromptKey::CaseEnded, ctx)
     }
 }
+
+impl<S: Store> Engine<S> {
+    /// `/authorities [country]`: the directory for a country (or the sender's case's country),
+    /// police first; the international list when the country is unknown.
+    pub(crate) async fn authorities(
+        &self,
+        cx: &Ctx<'_>,
+        country: Option<String>,
+    ) -> Result<Outcome, EngineError> {
+        use crate::core::authorities::Country;
+        let country = match country {
+            Some(raw) => match Country::parse(&raw) {
+                Some(c) => Some(c),
+                None => {
+                    return self.reply(
+                        cx,
+                        PromptKey::BadValue,
+                        context! { field => "country", value => raw },
+                    );
+                }
+            },
+            None => self
+                .store
+                .cases_of(&cx.msg.actor.user)
+                .await?
+                .into_iter()
+                .find_map(|sc| sc.case.report.country),
+        };
+        let list: Vec<_> = self
+            .svc
+            .authorities
+            .for_country(country.as_ref())
+            .into_iter()
+            .map(|a| crate::core::steps::AuthorityView::new(a, cx.locale))
+            .collect();
+        let countries: Vec<String> = self
+            .svc
+            .authorities
+            .countries()
+            .iter()
+            .map(|c| c.code().to_string())
+            .collect();
+        self.reply(
+            cx,
+            PromptKey::AuthorityList,
+            context! {
+                country => country.as_ref().map(|c| c.code().to_string()),
+                authorities => list,
+                countries => countries,
+            },
+        )
+    }
+}
