@@ -354,44 +354,23 @@ mod tests {
         let l = Ladder::default();
         let mut c = case();
         let at = |h: i64| t0() + D::hours(h);
-        c.apply(&Event::new(
-            at(1),
-            ActorRecord::system(),
-            EventKind::Held { reason: None },
-        ));
-        assert_eq!(l.next_due(&c), None);
-        c.apply(&Event::new(
-            at(3),
-            ActorRecord::system(),
-            EventKind::Resumed,
-        ));
+        let mut happen = |h: i64, kind: EventKind| {
+            c.apply(&Event::new(at(h), ActorRecord::system(), kind));
+            l.next_due(&c).map(|d| d.at)
+        };
+        assert_eq!(happen(1, EventKind::Held { reason: None }), None);
         assert_eq!(
-            l.next_due(&c).map(|d| d.at),
+            happen(3, EventKind::Resumed),
             Some(at(2)),
             "2h on hold shift the checklist"
         );
-        c.apply(&Event::new(
-            at(4),
-            ActorRecord::system(),
-            EventKind::SupportReplied { summary: None },
-        ));
-        assert_eq!(l.next_due(&c), None);
-        c.apply(&Event::new(
-            at(5),
-            ActorRecord::system(),
-            EventKind::ReplyUnresolved,
-        ));
+        assert_eq!(happen(4, EventKind::SupportReplied { summary: None }), None);
         assert_eq!(
-            l.next_due(&c).map(|d| d.at),
+            happen(5, EventKind::ReplyUnresolved),
             Some(at(4)),
-            "counts from the reply again"
+            "from the reply again"
         );
-        c.apply(&Event::new(
-            at(6),
-            ActorRecord::system(),
-            EventKind::Closed { reason: None },
-        ));
-        assert_eq!(l.next_due(&c), None);
+        assert_eq!(happen(6, EventKind::Closed { reason: None }), None);
     }
 
     #[test]
