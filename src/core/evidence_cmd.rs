@@ -4,10 +4,11 @@ use minijinja::context;
 
 use crate::core::case::{EventKind, EvidenceLabel, EvidenceValue};
 use crate::core::command::EvidenceAction;
-use crate::core::engine::{Ctx, Engine, EngineError, Outcome, invalid_ctx, invalid_key};
+use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
 use crate::core::evidence::Chain;
 use crate::core::intake::{self, Invalid, Item};
 use crate::core::ports::{Store, StoredCase};
+use crate::core::report::{invalid_ctx, invalid_key};
 use crate::core::views::EvidenceView;
 use crate::prompts::PromptKey;
 

@@ -1,0 +1,287 @@
+//! Filing a report: the `/report` dialogue one question at a time, the one-line form, and
+//! opening the case with the steps due at once.
+
+use minijinja::{Value, context};
+
+use crate::core::case::{Case, CaseId, Event, EventKind};
+use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
+use crate::core::identity::{ActorRecord, Locale};
+use crate::core::intake::{self, Intake, Invalid, Question, Step, Want};
+use crate::core::message::{Outgoing, Recipient};
+use crate::core::ports::{Change, Store};
+use crate::core::steps;
+use crate::prompts::PromptKey;
+
+impl<S: Store> Engine<S> {
+    pub(crate) fn start_intake(&self, cx: &Ctx<'_>) -> Result<Outcome, EngineError> {
+        let intake = Intake::new(cx.locale);
+        let mut o = self.ask(cx, &intake, context! { first => true })?;
+        o.dialogue = Some(Some(intake));
+        Ok(o)
+    }
+
+    fn ask(&self, cx: &Ctx<'_>, i: &Intake, extra: Value) -> Result<Outcome, EngineError> {
+        let chains: Vec<&str> = crate::core::evidence::Chain::ALL
+            .iter()
+            .map(|c| c.display_name())
+            .collect();
+        let text = self.svc.render(
+            i.locale,
+            PromptKey::IntakeQuestion,
+            &context! {
+                question => i.question.key(),
+                number => i.question.number(),
+                total => Question::COUNT,
+                chains => chains,
+                chain => i.report.chain.map(|c| c.display_name()),
+                ..extra
+            },
+        )?;
+        Ok(Outcome {
+            out: vec![self.to_chat(cx, text)],
+            ..Outcome::default()
+        })
+    }
+
+    pub(crate) fn intake_answer(
+        &self,
+        cx: &Ctx<'_>,
+        mut i: Intake,
+    ) -> Result<Outcome, EngineError> {
+        match i.answer(&cx.msg.text, cx.now) {
+            Ok(step) => self.intake_next(cx, i, step),
+            Err(invalid) => {
+                let ctx = invalid_ctx(&invalid);
+                let cx = Ctx {
+                    locale: i.locale,
+                    ..*cx
+                };
+                self.reply(&cx, invalid_key(&invalid), ctx)
+            }
+        }
+    }
+
+    pub(crate) fn intake_next(
+        &self,
+        cx: &Ctx<'_>,
+        i: Intake,
+        step: Step,
+    ) -> Result<Outcome, EngineError> {
+        let cx = Ctx {
+            locale: i.locale,
+            ..*cx
+        };
+        match step {
+            Step::Ask => {
+                let mut o = self.ask(&cx, &i, context! { first => false })?;
+                o.locale = Some(i.locale);
+                o.dialogue = Some(Some(i));
+                Ok(o)
+            }
+            Step::AddedEvidence { txs, addresses } => {
+                let view = crate::core::views::EvidenceView::new(&i.report);
+                let mut o = self.reply(
+                    &cx,
+                    PromptKey::IntakeEvidenceAdded,
+                    context! { txs => txs, addresses => addresses, total_txs => i.report.txs.len(), total_addresses => i.report.addresses.len(), evidence => view },
+                )?;
+                o.dialogue = Some(Some(i));
+                Ok(o)
+            }
+            Step::Complete => {
+                let mut o = self.open_case(&cx, i.locale, i.report, i.contact)?;
+                o.dialogue = Some(None);
+                o.locale = Some(i.locale);
+                Ok(o)
+            }
+        }
+    }
+
+    pub(crate) fn report_one_line(
+        &self,
+        cx: &Ctx<'_>,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Outcome, EngineError> {
+        let mut i = Intake::new(cx.locale);
+        for (k, v) in pairs {
+            let q = match k.as_str() {
+                "lang" | "language" => Question::Language,
+                "wallet" | "app" => Question::Wallet,
+                "how" => Question::How,
+                "chain" => Question::Chain,
+                "amount" => Question::Amount,
+                "asset" => {
+                    i.report.asset = Some(v.to_uppercase());
+                    continue;
+                }
+                "tx" | "txs" | "address" | "addr" | "addresses" => {
+                    let want = if is_tx_key(&k) {
+                        Want::Tx
+                    } else {
+                        Want::Address
+                    };
+                    if let Err(invalid) = intake::add_evidence_as(&mut i.report, &v, want) {
+                        return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
+                    }
+                    continue;
+                }
+                "noticed" => Question::Noticed,
+                "contacted" => Question::Contacted,
+                "country" => Question::Country,
+                _ => {
+                    return self.reply(
+                        cx,
+                        PromptKey::BadValue,
+                        context! { field => "key", value => k },
+                    );
+                }
+            };
+            i.question = q;
+            if let Err(invalid) = i.answer(&v, cx.now) {
+                return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
+            }
+        }
+        // Evidence listed before `chain=` was checked against guessed chains; check again.
+        if let Some(chain) = i.report.chain {
+            let txs: Vec<String> = i
+                .report
+                .txs
+                .drain(..)
+                .map(|t| t.as_str().to_string())
+                .collect();
+            let addresses: Vec<String> = i
+                .report
+                .addresses
+                .drain(..)
+                .map(|a| a.as_str().to_string())
+                .collect();
+            i.report.chain = Some(chain);
+            for (items, want) in [(txs, Want::Tx), (addresses, Want::Address)] {
+                if let Err(invalid) = intake::add_evidence_as(&mut i.report, &items.join(" "), want)
+                {
+                    return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
+                }
+            }
+        }
+        let locale = i.locale;
+        let mut o = self.open_case(&Ctx { locale, ..*cx }, locale, i.report, i.contact)?;
+        o.locale = (locale != cx.locale).then_some(locale);
+        Ok(o)
+    }
+
+    /// Files the case and takes the steps due at once (the checklist).
+    fn open_case(
+        &self,
+        cx: &Ctx<'_>,
+        locale: Locale,
+        report: crate::core::case::Report,
+        contact: Option<crate::core::case::Contact>,
+    ) -> Result<Outcome, EngineError> {
+        let id = CaseId::generate();
+        let opened = cx.event(EventKind::Reported {
+            id: id.clone(),
+            reporter: cx.msg.actor.user.clone(),
+            chat: cx.msg.chat.clone(),
+            locale,
+            report: Box::new(report),
+            contact,
+        });
+        let mut case = Case::opened(&opened)
+            .ok_or_else(|| anyhow::anyhow!("a report event did not open a case"))?;
+        let mut events = vec![opened];
+        let mut step_key = None;
+        let mut checklist_sent = false;
+        if let Some(due) = self.svc.ladder.due_now(&case, cx.now)
+            && due.index == 0
+            && self.svc.ladder.step(0).kind == crate::core::ladder::StepKind::Checklist
+        {
+            let taken = steps::take(&self.svc, &case, due, cx.now)?;
+            for k in taken.events {
+                let e = Event::new(cx.now, ActorRecord::system(), k);
+                case.apply(&e);
+                events.push(e);
+            }
+            step_key = Some(due.log_key(&self.svc.ladder));
+            checklist_sent = true;
+        }
+        let view_ctx = context! {
+            case => self.svc.view(&case, locale, cx.now),
+            community => self.svc.community_view(locale),
+            new => true,
+            checklist => checklist_sent,
+        };
+        let reply = self
+            .svc
+            .render(locale, PromptKey::ReportCreated, &view_ctx)?;
+        let notice = self.svc.render(
+            self.svc.default_locale,
+            PromptKey::ModNotice,
+            &context! {
+                what => "new_case",
+                case => self.svc.view(&case, self.svc.default_locale, cx.now),
+                community => self.svc.community_view(self.svc.default_locale),
+            },
+        )?;
+        tracing::info!(case = %case.id, "case reported");
+        Ok(Outcome {
+            change: Some(Change {
+                at: cx.now,
+                next_due_at: self.svc.ladder.next_due(&case).map(|d| d.at),
+                expected_version: None,
+                events,
+                outgoing: Vec::new(),
+                step_key,
+                case: case.clone(),
+            }),
+            out: vec![
+                Outgoing {
+                    key: format!("esc:{}:report:victim", case.id.as_str()),
+                    ..Outgoing::fresh(
+                        Some(case.id.clone()),
+                        Recipient::Chat {
+                            chat: cx.msg.chat.clone(),
+                        },
+                        reply,
+                    )
+                },
+                Outgoing::fresh(Some(case.id.clone()), Recipient::Moderators, notice),
+            ],
+            ..Outcome::default()
+        })
+    }
+}
+
+pub(crate) fn is_tx_key(k: &str) -> bool {
+    matches!(k, "tx" | "txs")
+}
+
+/// The template that explains why an answer was not taken.
+pub(crate) fn invalid_key(invalid: &Invalid) -> PromptKey {
+    match invalid {
+        Invalid::Evidence { .. } => PromptKey::EvidenceError,
+        Invalid::WhichChain { .. } => PromptKey::WhichChain,
+        _ => PromptKey::BadValue,
+    }
+}
+
+pub(crate) fn invalid_ctx(invalid: &Invalid) -> Value {
+    match invalid {
+        Invalid::WhichChain { value, chains } => context! {
+            value => crate::core::views::shorten(value),
+            full => value,
+            chains => chains.iter().map(|c| c.display_name()).collect::<Vec<_>>(),
+            keys => chains.iter().map(|c| c.key()).collect::<Vec<_>>(),
+        },
+        Invalid::Evidence { value, error } => context! {
+            value => crate::core::views::shorten(value),
+            error => error.key(),
+        },
+        Invalid::Language => context! { field => "language", value => "" },
+        Invalid::How => context! { field => "how", value => "" },
+        Invalid::Chain => context! { field => "chain", value => "" },
+        Invalid::Date => context! { field => "date", value => "" },
+        Invalid::Country => context! { field => "country", value => "" },
+        Invalid::Empty => context! { field => "empty", value => "" },
+        Invalid::TooLong => context! { field => "too_long", value => "" },
+    }
+}

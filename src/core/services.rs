@@ -1,0 +1,93 @@
+//! What the rules need besides the store and the clock: templates, the ladder, the community,
+//! the authorities directory and the recovery-scam patterns, built once from the settings.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{Community, Settings};
+use crate::core::authorities::Directory;
+use crate::core::case::Case;
+use crate::core::engine::EngineError;
+use crate::core::identity::Locale;
+use crate::core::ladder::Ladder;
+use crate::core::views::{CaseView, CommunityView};
+use crate::prompts::{PromptKey, Prompts};
+
+/// Everything the rules need besides the store and the clock.
+pub struct Services {
+    pub prompts: Prompts,
+    pub ladder: Ladder,
+    pub community: Community,
+    pub default_locale: Locale,
+    pub public_locale: Locale,
+    pub max_chars: usize,
+    pub authorities: Directory,
+    pub scam: crate::core::scam::ScamPatterns,
+    pub scam_settings: crate::config::ScamSettings,
+}
+
+impl Services {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Services> {
+        let (mut authorities, mut errors) = Directory::builtin();
+        if let Some(path) = &settings.authorities.extra {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read authorities.extra {}: {e}", path.display())
+            })?;
+            let (extra, extra_errors) = Directory::parse(&text);
+            errors.extend(extra_errors);
+            authorities.extend(extra);
+        }
+        // A broken entry is reported and skipped; the bot starts with the rest.
+        for e in errors {
+            tracing::warn!(entry = e.index, name = ?e.name, problem = %e.problem, "authorities entry skipped");
+        }
+        Ok(Services {
+            prompts: Prompts::new()?,
+            ladder: settings.ladder()?,
+            community: settings.community.clone(),
+            default_locale: settings.default_locale,
+            public_locale: settings.public_locale(),
+            max_chars: settings.limits.max_message_chars,
+            authorities,
+            scam: scam_patterns(settings)?,
+            scam_settings: settings.scam.clone(),
+        })
+    }
+
+    pub fn view(&self, case: &Case, locale: Locale, now: DateTime<Utc>) -> CaseView {
+        CaseView::new(case, &self.ladder, &self.community, locale, now)
+    }
+
+    pub fn community_view(&self, locale: Locale) -> CommunityView {
+        CommunityView::new(&self.community, locale)
+    }
+
+    pub fn render<C: Serialize>(
+        &self,
+        locale: Locale,
+        key: PromptKey,
+        ctx: &C,
+    ) -> Result<String, EngineError> {
+        Ok(self.prompts.render(locale, key, ctx)?)
+    }
+}
+
+/// The shipped recovery-scam patterns plus the settings' extra file. A broken entry is
+/// reported and skipped; a missing file is an error.
+fn scam_patterns(settings: &Settings) -> anyhow::Result<crate::core::scam::ScamPatterns> {
+    use crate::core::scam::ScamPatterns;
+    let (mut patterns, errors) = ScamPatterns::builtin();
+    let mut all_errors = errors;
+    if let Some(path) = &settings.scam.extra_patterns {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read scam.extra_patterns {}: {e}", path.display())
+        })?;
+        let (extra, errors) = ScamPatterns::parse(&text);
+        all_errors.extend(errors);
+        patterns.extend(extra);
+    }
+    for e in all_errors {
+        tracing::warn!(problem = %e, "scam pattern skipped");
+    }
+    Ok(patterns)
+}
