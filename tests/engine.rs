@@ -101,9 +101,18 @@ async fn one_line_report_validates_every_field(url: &str) {
     let r = app.say(&bob, "/report noticed=2099-01-01").await;
     assert!(r.contains("couldn't read that date"), "{r}");
     assert!(app.say(&bob, "/status").await.contains("no open cases"));
-    let id = app
-        .report(&bob, &format!(r#"chain=eth amount="1.2 ETH" tx={TX} address={ADDR} contacted="2026-11-19 email #4411" country=US how=approval"#))
+    let filed = app
+        .say(&bob, &format!(r#"/report chain=eth amount="1.2 ETH" tx={TX} address={ADDR} contacted="2026-11-19 email #4411" country=US how=approval"#))
         .await;
+    let id = case_id_in(&filed).expect("case id");
+    assert!(
+        filed.contains(&format!("https://etherscan.io/tx/{TX}")),
+        "evidence links: {filed}"
+    );
+    assert!(
+        filed.contains(&format!("https://etherscan.io/address/{ADDR}")),
+        "{filed}"
+    );
     let case = load(&app, &id).await;
     assert_eq!(case.report.amount.as_deref(), Some("1.2 ETH"));
     assert_eq!(case.report.asset.as_deref(), Some("ETH"));
