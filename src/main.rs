@@ -37,10 +37,15 @@ enum Cmd {
     Migrate,
     /// Validate the settings and print what is wrong.
     CheckConfig,
+    /// Check that a case dossier was not changed since it was made.
+    VerifyDossier { file: PathBuf },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Cmd::VerifyDossier { file } = &cli.command {
+        return verify_dossier(file);
+    }
     let console = matches!(cli.command, Cmd::Console);
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -79,7 +84,7 @@ fn main() -> ExitCode {
             Cmd::Console => recourse::app::console(settings, std::io::stdin().is_terminal()).await,
             Cmd::Serve => recourse::app::serve(settings).await,
             Cmd::Migrate => recourse::app::migrate(settings).await,
-            Cmd::CheckConfig => Ok(()),
+            Cmd::CheckConfig | Cmd::VerifyDossier { .. } => Ok(()),
         }
     });
     match result {
@@ -143,4 +148,35 @@ fn check_config(settings: &Settings) -> ExitCode {
         }
     );
     ExitCode::SUCCESS
+}
+
+fn verify_dossier(file: &std::path::Path) -> ExitCode {
+    use recourse::core::dossier::{Verdict, verify};
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("recourse: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    match verify(&text) {
+        Verdict::Intact => {
+            println!(
+                "{}: intact (the SHA-256 checksum matches the content)",
+                file.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Verdict::Modified => {
+            println!(
+                "{}: MODIFIED since it was made (the checksum does not match)",
+                file.display()
+            );
+            ExitCode::FAILURE
+        }
+        Verdict::NoChecksum => {
+            println!("{}: no Recourse checksum found", file.display());
+            ExitCode::from(2)
+        }
+    }
 }

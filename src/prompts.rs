@@ -74,6 +74,10 @@ prompts! {
         WhichChain => "which_chain",
         ScamWarning => "scam_warning",
         AuthorityList => "authority_list",
+        EventLine => "event_line",
+        Export => "export",
+        DossierMarkdown => "dossier_md",
+        DossierHtml => "dossier_html",
         ModNotice => "mod_notice",
         Queue => "queue",
         Timeline => "timeline",
@@ -150,6 +154,14 @@ fn environment(locale: Locale) -> Result<Environment<'static>, minijinja::Error>
     env.set_lstrip_blocks(true);
     // Partials end with a newline that must survive `{% include %}`.
     env.set_keep_trailing_newline(true);
+    // HTML documents escape every value (case facts and notes come from users).
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with("_html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
     for (name, source) in sources(locale) {
         env.add_template(name, source)?;
     }

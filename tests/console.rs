@@ -8,6 +8,7 @@ fn run(db: &std::path::Path, script: &str, fault: Option<&str>) -> (ExitStatus, 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_recourse"));
     cmd.args(["--db", &db.display().to_string(), "console"])
         .env("RECOURSE_LOG", "error")
+        .current_dir(db.parent().expect("db in a folder"))
         .env_remove("RECOURSE_FAULT")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -47,9 +48,14 @@ fn the_readme_tour_climbs_the_whole_ladder() {
         "FBI Internet Crime Complaint Center",
         "step: report to regulators and police",
         "mo (mod) · public post approved and published",
+        "[file saved: exports/recourse-RC-",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
+    let exported: Vec<_> = std::fs::read_dir(dir.path().join("exports"))
+        .unwrap()
+        .collect();
+    assert_eq!(exported.len(), 2, "the dossier as Markdown and HTML");
 }
 
 #[test]

@@ -796,7 +796,89 @@ kind = "sheriff"
     assert!(!r.contains("Broken entry"), "{r}");
 }
 
+async fn the_dossier_holds_every_event_and_detects_edits(url: &str) {
+    use recourse::core::dossier::{Verdict, verify};
+    let app = App::new(url).await;
+    let wu = person("wu");
+    let id = app
+        .report(
+            &wu,
+            &format!(
+                r#"wallet="<script>alert(1)</script>" chain=eth tx={TX} contacted=now country=CN"#
+            ),
+        )
+        .await;
+    app.say(&wu, &format!("/evidence add {ADDR} attacker"))
+        .await;
+    app.wait(Duration::days(8)).await;
+    app.say(
+        &moderator("mo"),
+        &format!("/note {id} asked for screenshots"),
+    )
+    .await;
+    let h = app.handle(&wu, "/export", true).await;
+    let files: Vec<_> = h.out.iter().filter_map(|o| o.attachment.clone()).collect();
+    assert_eq!(files.len(), 2, "markdown and html");
+    let md = &files[0].content;
+    let html = &files[1].content;
+    assert!(files[0].filename.ends_with(".md") && files[1].filename.ends_with(".html"));
+    let events = app
+        .store
+        .events(&CaseId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    let lines = md
+        .lines()
+        .filter(|l| l.starts_with("- 20") && l.contains(" · "))
+        .count();
+    assert_eq!(lines, events.len(), "one timeline line per event:\n{md}");
+    for want in [
+        "asked for screenshots",
+        "attacker's address",
+        "https://etherscan.io/tx/",
+        "Asia/Shanghai",
+        "Formal complaint",
+        "Subject: Follow-up",
+    ] {
+        assert!(md.contains(want), "{want} missing from the dossier:\n{md}");
+    }
+    assert_eq!(verify(md), Verdict::Intact);
+    assert_eq!(verify(html), Verdict::Intact);
+    assert_eq!(
+        verify(&md.replacen("asked for screenshots", "asked for nothing", 1)),
+        Verdict::Modified
+    );
+    assert!(
+        !html.contains("<script>alert(1)</script>"),
+        "user text is escaped in HTML"
+    );
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    // The files are not themselves part of the next dossier.
+    let again = app.handle(&wu, "/export Europe/London", true).await;
+    let md2 = &again
+        .out
+        .iter()
+        .find_map(|o| o.attachment.clone())
+        .unwrap()
+        .content;
+    assert!(
+        !md2.contains(".md\n```") && md2.contains("Europe/London"),
+        "{md2}"
+    );
+    assert!(
+        app.say(&wu, "/export Mars/Base")
+            .await
+            .contains("time zone")
+    );
+    assert!(
+        app.say(&person("eve"), &format!("/export {id}"))
+            .await
+            .contains("can't find")
+    );
+}
+
 both_backends!(
+    the_dossier_holds_every_event_and_detects_edits,
     authorities_by_country_with_extra_entries_from_settings,
     recovery_scams_in_channels_are_flagged_for_moderators,
     evidence_is_added_labelled_listed_and_removed,

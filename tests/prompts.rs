@@ -150,6 +150,14 @@ fn variants(key: PromptKey) -> Vec<Value> {
             context! { country => Value::from(()) },
             context! { country => "US" },
         ],
+        PromptKey::EventLine => full_events()
+            .iter()
+            .map(|e| context! { e => EventView::from(e) })
+            .collect(),
+        PromptKey::DossierMarkdown | PromptKey::DossierHtml | PromptKey::Export => vec![
+            context! { tz => Value::from(()), generated_local => Value::from(()) },
+            context! { tz => "Asia/Shanghai" },
+        ],
         PromptKey::ConsoleAs => vec![
             context! { moderator => true },
             context! { moderator => false },
@@ -226,6 +234,11 @@ fn base(case: &recourse::core::case::Case, locale: Locale) -> Value {
         full => "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
         keys => vec!["eth", "bsc"],
         country => "US",
+        messages => vec![context! { at => "2026-11-21 09:30 UTC", at_local => "2026-11-21 17:30 Asia/Shanghai", to => "victim", text => "Case RC-7K3MQ-9XT2H: support has been silent for 1d." }],
+        tz => "Asia/Shanghai",
+        generated => "2026-11-25 12:00 UTC",
+        generated_local => "2026-11-25 20:00 Asia/Shanghai",
+        sha256 => "0000000000000000000000000000000000000000000000000000000000000000",
         countries => vec!["US", "GB"],
         category => "recovery_offer",
         pattern => "recovered_with_help",
@@ -314,4 +327,48 @@ fn checklist_follows_the_theft_kind() {
         .render(Locale::En, PromptKey::ReportCreated, &ctx)
         .unwrap();
     assert!(text.contains("NEW seed phrase"), "{text}");
+}
+
+#[test]
+fn every_event_kind_is_described_in_both_languages() {
+    use recourse::core::case::{Event, EventKind, EvidenceLabel, EvidenceValue};
+    use recourse::core::evidence::{Address, Chain};
+    let prompts = Prompts::new().unwrap();
+    let mut kinds: Vec<EventKind> = full_events().into_iter().map(|e| e.kind).collect();
+    let addr = Address::parse(Chain::Tron, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+    kinds.extend([
+        EventKind::PostApproved,
+        EventKind::PostRejected {
+            reason: Some("vague".into()),
+        },
+        EventKind::Advanced,
+        EventKind::LocaleChanged { locale: Locale::Zh },
+        EventKind::EvidenceAdded {
+            value: EvidenceValue::Address(addr),
+            label: EvidenceLabel::ExchangeDeposit,
+        },
+        EventKind::EvidenceRemoved { number: 2 },
+        EventKind::Resolved,
+        EventKind::Withdrawn,
+        EventKind::Closed {
+            reason: Some("duplicate".into()),
+        },
+    ]);
+    for kind in kinds {
+        let name = kind.name();
+        let view = EventView::from(&Event::new(t0(), common::samples::victim(), kind));
+        for locale in Locale::ALL {
+            let text = prompts
+                .render(
+                    locale,
+                    PromptKey::EventLine,
+                    &context! { e => view.clone() },
+                )
+                .unwrap();
+            assert!(
+                !text.trim().is_empty() && text.trim() != name,
+                "{name}/{locale:?} not described: {text}"
+            );
+        }
+    }
 }

@@ -39,6 +39,11 @@ pub enum Command {
         case: Option<String>,
         args: Vec<String>,
     },
+    /// `/export [case] [time zone]`
+    Export {
+        case: Option<String>,
+        tz: Option<String>,
+    },
     /// `/authorities [country]`
     Authorities {
         country: Option<String>,
@@ -226,6 +231,13 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                 return Err(ParseError::Usage("evidence"));
             }
             Command::Evidence { action, case, args }
+        }
+        "export" | "dossier" | "导出" => {
+            let (case, rest) = optional_case(rest);
+            Command::Export {
+                case,
+                tz: (!rest.is_empty()).then_some(rest),
+            }
         }
         "authorities" | "police" | "报警" | "监管" => Command::Authorities {
             country: (!rest.is_empty()).then(|| rest.to_string()),

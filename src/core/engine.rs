@@ -295,6 +295,7 @@ impl<S: Store> Engine<S> {
             Command::Lang { case, rest } => self.set_locale(cx, case, rest).await,
             Command::Evidence { action, case, args } => self.evidence(cx, action, case, args).await,
             Command::Authorities { country } => self.authorities(cx, country).await,
+            Command::Export { case, tz } => self.export(cx, case, tz).await,
             Command::Queue => self.queue(cx).await,
             Command::Case { case } => self.timeline(cx, &case).await,
             Command::Claim { case } => self.moderate(cx, &case, EventKind::Claimed).await,

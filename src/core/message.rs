@@ -34,6 +34,14 @@ pub enum Recipient {
     Public,
 }
 
+/// A file sent with a message (the case dossier).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: String,
+}
+
 /// A message to send. `key` makes sending idempotent: the outbox holds one row per key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -41,6 +49,7 @@ pub struct Outgoing {
     pub case_id: Option<CaseId>,
     pub to: Recipient,
     pub text: String,
+    pub attachment: Option<Attachment>,
 }
 
 impl Outgoing {
@@ -51,6 +60,7 @@ impl Outgoing {
             case_id,
             to,
             text,
+            attachment: None,
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod authorities;
 pub mod case;
 pub mod clock;
 pub mod command;
+pub mod dossier;
 pub mod engine;
 pub mod evidence;
 pub mod evidence_cmd;

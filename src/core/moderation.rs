@@ -52,7 +52,7 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn timeline(&self, cx: &Ctx<'_>, raw: &str) -> Result<Outcome, EngineError> {
         let sc = found!(self.find_case(cx, Some(raw)).await);
         let events = self.store.events(&sc.case.id).await?;
-        let views: Vec<EventView> = events.iter().map(EventView::from).collect();
+        let views: Vec<EventView> = self.svc.event_views(&events, cx.locale, None)?;
         let ctx = self.case_ctx(cx, &sc.case, context! { events => views });
         self.reply(cx, PromptKey::Timeline, ctx)
     }
@@ -93,6 +93,7 @@ impl<S: Store> Engine<S> {
                 case_id: Some(case.id.clone()),
                 to: Recipient::Public,
                 text: draft.text.clone(),
+                attachment: None,
             });
         }
         let update = match &kind {

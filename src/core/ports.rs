@@ -5,7 +5,7 @@ use std::future::Future;
 
 use crate::core::case::{Case, CaseId, Event};
 use crate::core::identity::{ChatRef, UserRef};
-use crate::core::message::{Outgoing, Recipient};
+use crate::core::message::{Attachment, Outgoing, Recipient};
 
 /// A case as loaded, with the version its next save must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +65,16 @@ pub struct OutboxItem {
     pub case_id: Option<CaseId>,
     pub to: Recipient,
     pub text: String,
+    pub attachment: Option<Attachment>,
     pub attempts: u32,
+}
+
+/// A message the outbox holds for a case, for the dossier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseMessage {
+    pub at: DateTime<Utc>,
+    pub to: Recipient,
+    pub text: String,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -83,6 +92,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Open cases for moderators: awaiting a decision first, then the longest silence.
     fn queue(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
     fn enqueue(&self, out: &[Outgoing]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Every message queued for a case (sent or not), oldest first; files are left out.
+    fn case_messages(
+        &self,
+        id: &CaseId,
+    ) -> impl Future<Output = StoreResult<Vec<CaseMessage>>> + Send;
 
     fn dialogue(
         &self,

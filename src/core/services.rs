@@ -58,6 +58,28 @@ impl Services {
         CaseView::new(case, &self.ladder, &self.community, locale, now)
     }
 
+    /// The timeline in words, optionally with each time also in `tz`.
+    pub fn event_views(
+        &self,
+        events: &[crate::core::case::Event],
+        locale: Locale,
+        tz: Option<chrono_tz::Tz>,
+    ) -> Result<Vec<crate::core::views::EventView>, EngineError> {
+        events
+            .iter()
+            .map(|ev| {
+                let mut view = crate::core::views::EventView::from(ev);
+                view.description = self.render(
+                    locale,
+                    PromptKey::EventLine,
+                    &minijinja::context! { e => &view },
+                )?;
+                view.at_local = tz.map(|tz| crate::core::views::fmt_local(ev.at, tz));
+                Ok(view)
+            })
+            .collect()
+    }
+
     pub fn community_view(&self, locale: Locale) -> CommunityView {
         CommunityView::new(&self.community, locale)
     }

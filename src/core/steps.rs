@@ -105,6 +105,7 @@ pub fn take(
         case_id: Some(case.id.clone()),
         to,
         text,
+        attachment: None,
     };
     let to_victim = Recipient::User {
         user: case.reporter.clone(),

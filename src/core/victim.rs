@@ -213,3 +213,53 @@ impl<S: Store> Engine<S> {
         )
     }
 }
+
+impl<S: Store> Engine<S> {
+    /// `/export [case] [time zone]`: the case dossier as Markdown and HTML files.
+    pub(crate) async fn export(
+        &self,
+        cx: &Ctx<'_>,
+        case: Option<String>,
+        tz: Option<String>,
+    ) -> Result<Outcome, EngineError> {
+        use crate::core::dossier;
+        use crate::core::message::{Attachment, Outgoing, Recipient};
+        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        let Ok(zone) = dossier::time_zone(tz.as_deref(), sc.case.report.country.as_ref()) else {
+            return self.reply(
+                cx,
+                PromptKey::BadValue,
+                context! { field => "timezone", value => tz.unwrap_or_default() },
+            );
+        };
+        let id = sc.case.id.clone();
+        let events = self.store.events(&id).await?;
+        let messages = self.store.case_messages(&id).await?;
+        let d = dossier::build(
+            &self.svc, &sc.case, &events, &messages, zone, cx.locale, cx.now,
+        )?;
+        let ctx = self.case_ctx(cx, &sc.case, context! { tz => zone.map(|z| z.name()) });
+        let mut outcome = self.reply(cx, PromptKey::Export, ctx)?;
+        for (ext, content_type, content) in [
+            ("md", "text/markdown; charset=utf-8", d.markdown),
+            ("html", "text/html; charset=utf-8", d.html),
+        ] {
+            let filename = format!("recourse-{id}.{ext}");
+            outcome.out.push(Outgoing {
+                attachment: Some(Attachment {
+                    filename: filename.clone(),
+                    content_type: content_type.to_string(),
+                    content,
+                }),
+                ..Outgoing::fresh(
+                    Some(id.clone()),
+                    Recipient::Chat {
+                        chat: cx.msg.chat.clone(),
+                    },
+                    filename,
+                )
+            });
+        }
+        Ok(outcome)
+    }
+}

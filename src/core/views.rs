@@ -13,6 +13,15 @@ pub fn fmt_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A time in a named zone: "2026-11-20 17:30 Asia/Shanghai".
+pub fn fmt_local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    format!(
+        "{} {}",
+        t.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+        tz.name()
+    )
+}
+
 /// "3d 4h", "5h 12m", "12m" / "3天4小时"; the two largest units only.
 pub fn fmt_duration(locale: Locale, d: chrono::Duration) -> String {
     let mins = d.num_minutes().max(0);
@@ -300,6 +309,10 @@ impl CommunityView {
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
     pub at: String,
+    /// The same instant in the victim's time zone, when one is known (the dossier).
+    pub at_local: Option<String>,
+    /// What happened, in words (rendered from the `event_line` template).
+    pub description: String,
     pub actor: String,
     pub moderator: bool,
     pub system: bool,
@@ -311,6 +324,8 @@ impl From<&Event> for EventView {
     fn from(ev: &Event) -> Self {
         EventView {
             at: fmt_time(ev.at),
+            at_local: None,
+            description: String::new(),
             actor: ev.actor.name.clone(),
             moderator: ev.actor.moderator,
             system: ev.actor.is_system(),

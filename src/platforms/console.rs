@@ -24,14 +24,23 @@ const OFFSET_KEY: &str = "console/clock_offset_ms";
 /// Prints outgoing messages, labelled by where they would go on a real platform.
 pub struct ConsoleSink<W> {
     out: Arc<Mutex<W>>,
+    /// Where files sent with messages (dossiers) are written.
+    files: std::path::PathBuf,
     /// The case most recently mentioned, for `@last` in scripts.
     last_case: Arc<std::sync::Mutex<Option<CaseId>>>,
 }
 
 impl<W> ConsoleSink<W> {
+    /// Writes attached files into `dir` instead of `./exports`.
+    pub fn with_files_in(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.files = dir.into();
+        self
+    }
+
     pub fn new(out: Arc<Mutex<W>>) -> Self {
         ConsoleSink {
             out,
+            files: std::path::PathBuf::from("exports"),
             last_case: Arc::default(),
         }
     }
@@ -58,6 +67,21 @@ impl<W: AsyncWrite + Unpin + Send> Sink for ConsoleSink<W> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id.clone());
         }
         let mut text = format!("{}:\n", label(&item.to));
+        if let Some(a) = &item.attachment {
+            // The file name is ours (`recourse-<case id>.<ext>`), never user text.
+            let path = self.files.join(&a.filename);
+            let written = async {
+                tokio::fs::create_dir_all(&self.files).await?;
+                tokio::fs::write(&path, a.content.as_bytes()).await
+            };
+            written.await.map_err(|e| SendError::Retry(e.to_string()))?;
+            text.push_str(&format!("  [file saved: {}]\n\n", path.display()));
+            let mut out = self.out.lock().await;
+            out.write_all(text.as_bytes())
+                .await
+                .map_err(|e| SendError::Retry(e.to_string()))?;
+            return Ok(None);
+        }
         for line in item.text.lines() {
             text.push_str("  ");
             text.push_str(line);

@@ -8,7 +8,7 @@ use sqlx::{Connection, Row};
 use crate::core::case::{CaseId, Event};
 use crate::core::identity::{ChatRef, UserRef};
 use crate::core::message::{Outgoing, Recipient};
-use crate::core::ports::{Change, OutboxItem, Saved, StoreError, StoredCase, Taken};
+use crate::core::ports::{CaseMessage, Change, OutboxItem, Saved, StoreError, StoredCase, Taken};
 
 type Conn = <Db as sqlx::Database>::Connection;
 type R<T> = Result<T, StoreError>;
@@ -130,14 +130,15 @@ async fn claim_step(conn: &mut Conn, case_id: &str, step: &str, at: DateTime<Utc
 async fn insert_outgoing(conn: &mut Conn, out: &[Outgoing], at: DateTime<Utc>) -> R<()> {
     for o in out {
         sqlx::query(
-            "INSERT INTO outbox (dedupe_key, case_id, recipient, body, created_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedupe_key) DO NOTHING",
+            "INSERT INTO outbox (dedupe_key, case_id, recipient, body, created_at, next_attempt_at, \
+             attachment) VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(&o.key)
         .bind(o.case_id.as_ref().map(|c| c.as_str().to_string()))
         .bind(json(&o.to)?)
         .bind(&o.text)
         .bind(ms(at))
+        .bind(o.attachment.as_ref().map(json).transpose()?)
         .execute(&mut *conn)
         .await?;
     }
@@ -213,6 +214,26 @@ impl Backend {
         insert_outgoing(&mut tx, out, Utc::now()).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub async fn case_messages(&self, id: &CaseId) -> R<Vec<CaseMessage>> {
+        let rows = sqlx::query(
+            "SELECT created_at, recipient, body FROM outbox \
+             WHERE case_id = $1 AND attachment IS NULL ORDER BY id",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let to: String = row.try_get("recipient")?;
+                Ok(CaseMessage {
+                    at: from_ms(row.try_get("created_at")?),
+                    to: parse(&to)?,
+                    text: row.try_get("body")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn dialogue(&self, user: &UserRef, chat: &ChatRef) -> R<Option<String>> {
@@ -306,7 +327,7 @@ impl Backend {
             "UPDATE outbox SET lease_until = $2 WHERE id IN (SELECT id FROM outbox \
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
              AND (lease_until IS NULL OR lease_until <= $1) ORDER BY id LIMIT $3{SKIP_LOCKED}) \
-             RETURNING id, dedupe_key, case_id, recipient, body, attempts"
+             RETURNING id, dedupe_key, case_id, recipient, body, attachment, attempts"
         );
         let rows = sqlx::query(&sql)
             .bind(ms(now))
@@ -320,12 +341,14 @@ impl Backend {
                 let case_id: Option<String> = row.try_get("case_id")?;
                 let to: String = row.try_get("recipient")?;
                 let attempts: i64 = row.try_get("attempts")?;
+                let attachment: Option<String> = row.try_get("attachment")?;
                 Ok(OutboxItem {
                     id: row.try_get("id")?,
                     key: row.try_get("dedupe_key")?,
                     case_id: case_id.as_deref().and_then(CaseId::parse),
                     to: parse::<Recipient>(&to)?,
                     text: row.try_get("body")?,
+                    attachment: attachment.as_deref().map(parse).transpose()?,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 })
             })

@@ -9,7 +9,7 @@ use crate::core::case::{CaseId, Event};
 use crate::core::identity::{ChatRef, UserRef};
 use crate::core::message::Outgoing;
 use crate::core::ports::{
-    Change, OutboxItem, Saved, Store, StoreError, StoreResult, StoredCase, Taken,
+    CaseMessage, Change, OutboxItem, Saved, Store, StoreError, StoreResult, StoredCase, Taken,
 };
 
 /// A store on the backend its URL names.
@@ -101,6 +101,9 @@ impl Store for SqlStore {
     }
     async fn enqueue(&self, out: &[Outgoing]) -> StoreResult<()> {
         dispatch!(self, b => b.enqueue(out).await)
+    }
+    async fn case_messages(&self, id: &CaseId) -> StoreResult<Vec<CaseMessage>> {
+        dispatch!(self, b => b.case_messages(id).await)
     }
     async fn dialogue(&self, user: &UserRef, chat: &ChatRef) -> StoreResult<Option<String>> {
         dispatch!(self, b => b.dialogue(user, chat).await)
