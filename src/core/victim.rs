@@ -1,4 +1,5 @@
-//! The reporter's commands: record support contacts and replies, check status, end a case.
+//! The reporter's commands: support contacts and replies, status, ending a case, the
+//! authorities list and the dossier export.
 
 use minijinja::context;
 
