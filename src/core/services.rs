@@ -1,6 +1,8 @@
 //! What the rules need besides the store and the clock: templates, the ladder, the community,
 //! the authorities directory and the recovery-scam patterns, built once from the settings.
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -10,6 +12,7 @@ use crate::core::case::Case;
 use crate::core::engine::EngineError;
 use crate::core::identity::Locale;
 use crate::core::ladder::Ladder;
+use crate::core::scam::ScamPatterns;
 use crate::core::views::{CaseView, CommunityView};
 use crate::prompts::{PromptKey, Prompts};
 
@@ -22,25 +25,12 @@ pub struct Services {
     pub public_locale: Locale,
     pub max_chars: usize,
     pub authorities: Directory,
-    pub scam: crate::core::scam::ScamPatterns,
+    pub scam: ScamPatterns,
     pub scam_settings: crate::config::ScamSettings,
 }
 
 impl Services {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Services> {
-        let (mut authorities, mut errors) = Directory::builtin();
-        if let Some(path) = &settings.authorities.extra {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                anyhow::anyhow!("cannot read authorities.extra {}: {e}", path.display())
-            })?;
-            let (extra, extra_errors) = Directory::parse(&text);
-            errors.extend(extra_errors);
-            authorities.extend(extra);
-        }
-        // A broken entry is reported and skipped; the bot starts with the rest.
-        for e in errors {
-            tracing::warn!(entry = e.index, name = ?e.name, problem = %e.problem, "authorities entry skipped");
-        }
         Ok(Services {
             prompts: Prompts::new()?,
             ladder: settings.ladder()?,
@@ -48,7 +38,7 @@ impl Services {
             default_locale: settings.default_locale,
             public_locale: settings.public_locale(),
             max_chars: settings.limits.max_message_chars,
-            authorities,
+            authorities: authorities(settings)?,
             scam: scam_patterns(settings)?,
             scam_settings: settings.scam.clone(),
         })
@@ -94,21 +84,38 @@ impl Services {
     }
 }
 
-/// The shipped recovery-scam patterns plus the settings' extra file. A broken entry is
-/// reported and skipped; a missing file is an error.
-fn scam_patterns(settings: &Settings) -> anyhow::Result<crate::core::scam::ScamPatterns> {
-    use crate::core::scam::ScamPatterns;
-    let (mut patterns, errors) = ScamPatterns::builtin();
-    let mut all_errors = errors;
+/// A data file named in the settings; a missing or unreadable one stops the start, clearly.
+fn read_setting_file(path: &Path, key: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {key} {}: {e}", path.display()))
+}
+
+/// The shipped authorities plus the settings' extra file. A broken entry is reported and
+/// skipped; the bot starts with the rest.
+fn authorities(settings: &Settings) -> anyhow::Result<Directory> {
+    let (mut directory, mut errors) = Directory::builtin();
+    if let Some(path) = &settings.authorities.extra {
+        let (extra, extra_errors) =
+            Directory::parse(&read_setting_file(path, "authorities.extra")?);
+        errors.extend(extra_errors);
+        directory.extend(extra);
+    }
+    for e in errors {
+        tracing::warn!(entry = e.index, name = ?e.name, problem = %e.problem, "authorities entry skipped");
+    }
+    Ok(directory)
+}
+
+/// The shipped recovery-scam patterns plus the settings' extra file, likewise.
+fn scam_patterns(settings: &Settings) -> anyhow::Result<ScamPatterns> {
+    let (mut patterns, mut errors) = ScamPatterns::builtin();
     if let Some(path) = &settings.scam.extra_patterns {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("cannot read scam.extra_patterns {}: {e}", path.display())
-        })?;
-        let (extra, errors) = ScamPatterns::parse(&text);
-        all_errors.extend(errors);
+        let (extra, extra_errors) =
+            ScamPatterns::parse(&read_setting_file(path, "scam.extra_patterns")?);
+        errors.extend(extra_errors);
         patterns.extend(extra);
     }
-    for e in all_errors {
+    for e in errors {
         tracing::warn!(problem = %e, "scam pattern skipped");
     }
     Ok(patterns)
