@@ -113,3 +113,97 @@ fn a_kill_between_claim_and_send_loses_nothing_and_sends_once() {
     assert!(status.success(), "{out}");
     assert!(!out.contains("Time to follow up"), "sent twice:\n{out}");
 }
+
+/// Runs `recourse <args>` with no stdin; returns the exit code and stdout + stderr.
+fn recourse(args: &[&str], dir: &std::path::Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_recourse"))
+        .args(args)
+        .current_dir(dir)
+        .env("RECOURSE_LOG", "error")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn check_config_accepts_the_example_and_explains_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::canonicalize("recourse.example.toml").unwrap();
+    let (code, out) = recourse(
+        &["--config", example.to_str().unwrap(), "check-config"],
+        dir.path(),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("settings OK") && out.contains("freeze_request"),
+        "{out}"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[ladder]\nsteps = [{kind=\"complaint\", after=\"2d\"}, {kind=\"reminder\", after=\"1d\"}]\n").unwrap();
+    let (code, out) = recourse(
+        &["--config", bad.to_str().unwrap(), "check-config"],
+        dir.path(),
+    );
+    assert_eq!(code, Some(2));
+    assert!(out.contains("list steps in order"), "{out}");
+
+    std::fs::write(&bad, "databse_url = \"x\"\n").unwrap();
+    let (code, out) = recourse(
+        &["--config", bad.to_str().unwrap(), "check-config"],
+        dir.path(),
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        out.contains("databse_url") && out.contains("database_url"),
+        "{out}"
+    );
+
+    let (code, out) = recourse(
+        &["--config", "/nonexistent.toml", "check-config"],
+        dir.path(),
+    );
+    assert_eq!(code, Some(2));
+    assert!(out.contains("does not exist"), "{out}");
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = recourse(&["--db", "fresh.db", "migrate"], dir.path());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("migrations applied (sqlite"), "{out}");
+    assert!(dir.path().join("fresh.db").exists());
+}
+
+#[test]
+fn verify_dossier_tells_intact_from_modified() {
+    use recourse::core::dossier::{SEAL_PLACEHOLDER, seal};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("d.md");
+    std::fs::write(
+        &file,
+        seal(&format!(
+            "# Case\nTaken: 5 ETH\nSHA-256: {SEAL_PLACEHOLDER}\n"
+        )),
+    )
+    .unwrap();
+    let (code, out) = recourse(&["verify-dossier", "d.md"], dir.path());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("intact"), "{out}");
+    let edited = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("5 ETH", "50 ETH");
+    std::fs::write(&file, edited).unwrap();
+    let (code, out) = recourse(&["verify-dossier", "d.md"], dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("MODIFIED"), "{out}");
+    std::fs::write(&file, "no seal").unwrap();
+    assert_eq!(recourse(&["verify-dossier", "d.md"], dir.path()).0, Some(2));
+}

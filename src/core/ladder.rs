@@ -287,7 +287,8 @@ impl Ladder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::case::{CaseId, Event, EventKind};
+    use crate::core::case::{CaseId, Event, EventKind, EvidenceLabel, EvidenceValue, Report};
+    use crate::core::evidence::{Address, Chain};
     use crate::core::identity::{ActorRecord, ChatRef, Locale, UserRef};
     use chrono::{Duration as D, TimeZone};
 
@@ -295,7 +296,7 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
     }
 
-    fn case() -> Case {
+    fn opened(report: Report) -> Case {
         let ev = Event::new(
             t0(),
             ActorRecord::system(),
@@ -304,11 +305,15 @@ mod tests {
                 reporter: UserRef::Console("v".into()),
                 chat: ChatRef::Console,
                 locale: Locale::En,
-                report: Box::default(),
+                report: Box::new(report),
                 contact: None,
             },
         );
         Case::opened(&ev).unwrap()
+    }
+
+    fn case() -> Case {
+        opened(Report::default())
     }
 
     fn take(case: &mut Case, ladder: &Ladder, due: Due) {
@@ -426,44 +431,12 @@ mod tests {
         named.key = "nudge".into();
         assert!(Ladder::new(vec![s(StepKind::Reminder, 0), named]).is_ok());
     }
-}
-
-#[cfg(test)]
-mod freeze_tests {
-    use super::*;
-    use crate::core::case::{CaseId, Event, EventKind, EvidenceLabel, EvidenceValue, Report};
-    use crate::core::evidence::{Address, Chain};
-    use crate::core::identity::{ActorRecord, ChatRef, Locale, UserRef};
-    use chrono::TimeZone;
-
-    fn opened(report: Report) -> Case {
-        let ev = Event::new(
-            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-            ActorRecord::system(),
-            EventKind::Reported {
-                id: CaseId::generate(),
-                reporter: UserRef::Console("v".into()),
-                chat: ChatRef::Console,
-                locale: Locale::En,
-                report: Box::new(report),
-                contact: None,
-            },
-        );
-        Case::opened(&ev).unwrap()
-    }
 
     fn kinds_due(l: &Ladder, c: &mut Case) -> Vec<StepKind> {
         let mut kinds = Vec::new();
         while let Some(due) = l.next_due(c) {
             kinds.push(l.step(due.index).kind);
-            c.apply(&Event::new(
-                due.at,
-                ActorRecord::system(),
-                EventKind::StepTaken {
-                    step: l.step(due.index).key.clone(),
-                    occurrence: due.occurrence,
-                },
-            ));
+            take(c, l, due);
         }
         kinds
     }

@@ -317,37 +317,34 @@ pub async fn everything_stored(url: &str) -> String {
         "SELECT state AS t FROM dialogues",
         "SELECT value AS t FROM settings",
     ];
-    let mut all = String::new();
-    if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        for q in QUERIES {
-            for (t,) in sqlx::query_as::<_, (String,)>(q)
-                .fetch_all(&pool)
-                .await
-                .unwrap()
-            {
-                all.push_str(&t);
-                all.push('\n');
+    // The same loop for each backend's pool type.
+    macro_rules! dump {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let mut all = String::new();
+            for q in QUERIES {
+                for (t,) in sqlx::query_as::<_, (String,)>(q)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+                {
+                    all.push_str(&t);
+                    all.push('\n');
+                }
             }
-        }
-        pool.close().await;
-    } else {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
-            .await
-            .unwrap();
-        for q in QUERIES {
-            for (t,) in sqlx::query_as::<_, (String,)>(q)
-                .fetch_all(&pool)
-                .await
-                .unwrap()
-            {
-                all.push_str(&t);
-                all.push('\n');
-            }
-        }
-        pool.close().await;
+            pool.close().await;
+            all
+        }};
     }
-    all
+    if url.starts_with("postgres") {
+        dump!(sqlx::PgPool::connect(url).await.unwrap())
+    } else {
+        dump!(
+            sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
+                .await
+                .unwrap()
+        )
+    }
 }
 
 /// The stored state of a case equals the fold of its stored events.
