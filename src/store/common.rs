@@ -3,7 +3,7 @@
 // Placeholders are `$N`, which both SQLite and PostgreSQL accept.
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 use crate::core::case::{CaseId, Event};
 use crate::core::identity::{ChatRef, UserRef};
@@ -37,111 +37,223 @@ fn stored(row: &<Db as sqlx::Database>::Row) -> R<StoredCase> {
     })
 }
 
-/// Writes one change inside the caller's transaction. Returns without writing anything when the
-/// step was already taken or the case changed meanwhile; the caller rolls back.
-async fn write_change(conn: &mut Conn, ch: &Change) -> R<Saved> {
+const CASE_ROWS: &str = json_rows!(id text, reporter_platform text, reporter_id text,
+    status text, needs_decision boolean, silence_since bigint, next_due_at bigint,
+    created_at bigint, updated_at bigint, version bigint, state text);
+const STEP_ROWS: &str = json_rows!(case_id text, step text, taken_at bigint);
+const EVENT_ROWS: &str =
+    json_rows!(ord bigint, case_id text, at bigint, actor text, kind text, data text);
+const OUTBOX_ROWS: &str = json_rows!(ord bigint, dedupe_key text, case_id text, recipient text,
+    body text, created_at bigint, attachment text);
+
+/// One JSON array bound as a single parameter and read back as rows (`x.<column>`): a batch of
+/// any size costs one statement, on both backends.
+fn rows<T: serde::Serialize>(items: &[T]) -> R<String> {
+    json(&items)
+}
+
+#[derive(serde::Serialize)]
+struct CaseRow<'a> {
+    id: &'a str,
+    reporter_platform: &'a str,
+    reporter_id: String,
+    status: &'a str,
+    needs_decision: bool,
+    silence_since: Option<i64>,
+    next_due_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+    state: String,
+}
+
+#[derive(serde::Serialize)]
+struct StepRow<'a> {
+    case_id: &'a str,
+    step: &'a str,
+    taken_at: i64,
+}
+
+#[derive(serde::Serialize)]
+struct EventRow<'a> {
+    ord: usize,
+    case_id: &'a str,
+    at: i64,
+    actor: String,
+    kind: &'a str,
+    data: String,
+}
+
+#[derive(serde::Serialize)]
+struct OutboxRow<'a> {
+    ord: usize,
+    dedupe_key: &'a str,
+    case_id: Option<&'a str>,
+    recipient: String,
+    body: &'a str,
+    created_at: i64,
+    attachment: Option<String>,
+}
+
+fn case_row(ch: &Change) -> R<CaseRow<'_>> {
     let case = &ch.case;
-    let id = case.id.as_str();
-    if ch.expected_version.is_some()
-        && let Some(step) = &ch.step_key
-        && !claim_step(conn, id, step, ch.at).await?
-    {
-        return Ok(Saved::StepAlreadyTaken);
-    }
-    let state = json(case)?;
-    let needs_decision = case.pending_post.is_some();
-    let silence_since = case.clock.since.map(ms);
-    let next_due = ch.next_due_at.map(ms);
-    match ch.expected_version {
-        None => {
-            sqlx::query(
-                "INSERT INTO cases (id, reporter_platform, reporter_id, status, needs_decision, \
-                 silence_since, next_due_at, created_at, updated_at, version, state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
-            )
-            .bind(id)
-            .bind(case.reporter.platform().key())
-            .bind(case.reporter.local_id())
-            .bind(case.status.key())
-            .bind(needs_decision)
-            .bind(silence_since)
-            .bind(next_due)
-            .bind(ms(case.created_at))
-            .bind(ms(ch.at))
-            .bind(&state)
-            .execute(&mut *conn)
-            .await?;
-            // The case row must exist before an escalation can reference it.
-            if let Some(step) = &ch.step_key {
-                claim_step(conn, id, step, ch.at).await?;
-            }
-        }
-        Some(version) => {
-            let r = sqlx::query(
-                "UPDATE cases SET status = $2, needs_decision = $3, silence_since = $4, \
-                 next_due_at = $5, updated_at = $6, version = version + 1, state = $7 \
-                 WHERE id = $1 AND version = $8",
-            )
-            .bind(id)
-            .bind(case.status.key())
-            .bind(needs_decision)
-            .bind(silence_since)
-            .bind(next_due)
-            .bind(ms(ch.at))
-            .bind(&state)
-            .bind(version)
-            .execute(&mut *conn)
-            .await?;
-            if r.rows_affected() == 0 {
-                return Ok(Saved::Conflict);
-            }
-        }
-    }
-    for ev in &ch.events {
-        sqlx::query(
-            "INSERT INTO events (case_id, at, actor, kind, data) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(ms(ev.at))
-        .bind(json(&ev.actor)?)
-        .bind(ev.kind.name())
-        .bind(json(&ev.kind)?)
+    Ok(CaseRow {
+        id: case.id.as_str(),
+        reporter_platform: case.reporter.platform().key(),
+        reporter_id: case.reporter.local_id(),
+        status: case.status.key(),
+        needs_decision: case.pending_post.is_some(),
+        silence_since: case.clock.since.map(ms),
+        next_due_at: ch.next_due_at.map(ms),
+        created_at: ms(case.created_at),
+        updated_at: ms(ch.at),
+        version: ch.expected_version.unwrap_or(0),
+        state: json(case)?,
+    })
+}
+
+/// Writes a batch of changes inside the caller's transaction, in a fixed number of statements
+/// whatever the batch size. Returns, per change, whether it was written: a change whose step
+/// was already taken is left out (nothing of it is written); a change whose case moved on
+/// (version mismatch) is reported as a conflict, and the caller must roll back, because its
+/// step may already be in the escalation log.
+async fn write_batch(conn: &mut Conn, changes: &[Change]) -> R<Vec<Saved>> {
+    let mut saved = vec![Saved::Done; changes.len()];
+    let new: Vec<CaseRow> = changes
+        .iter()
+        .filter(|c| c.expected_version.is_none())
+        .map(case_row)
+        .collect::<R<_>>()?;
+    if !new.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO cases (id, reporter_platform, reporter_id, status, needs_decision, \
+             silence_since, next_due_at, created_at, updated_at, version, state) \
+             SELECT x.id, x.reporter_platform, x.reporter_id, x.status, x.needs_decision, \
+             x.silence_since, x.next_due_at, x.created_at, x.updated_at, 1, x.state FROM {CASE_ROWS}"
+        ))
+        .bind(rows(&new)?)
         .execute(&mut *conn)
         .await?;
     }
-    insert_outgoing(conn, &ch.outgoing, ch.at).await?;
-    Ok(Saved::Done)
+    // The escalation log decides which steps are still to take: its primary key admits each
+    // (case, step#occurrence) once.
+    let steps: Vec<StepRow> = changes
+        .iter()
+        .filter_map(|c| {
+            c.step_key.as_deref().map(|step| StepRow {
+                case_id: c.case.id.as_str(),
+                step,
+                taken_at: ms(c.at),
+            })
+        })
+        .collect();
+    if !steps.is_empty() {
+        let taken: Vec<String> = sqlx::query_scalar(&format!(
+            "INSERT INTO escalations (case_id, step, taken_at) \
+             SELECT x.case_id, x.step, x.taken_at FROM {STEP_ROWS} WHERE true \
+             ON CONFLICT DO NOTHING RETURNING case_id"
+        ))
+        .bind(rows(&steps)?)
+        .fetch_all(&mut *conn)
+        .await?;
+        let taken: std::collections::HashSet<&str> = taken.iter().map(String::as_str).collect();
+        for (i, c) in changes.iter().enumerate() {
+            if c.step_key.is_some() && !taken.contains(c.case.id.as_str()) {
+                saved[i] = Saved::StepAlreadyTaken;
+            }
+        }
+    }
+    let updates: Vec<CaseRow> = changes
+        .iter()
+        .zip(&saved)
+        .filter(|(c, s)| c.expected_version.is_some() && **s == Saved::Done)
+        .map(|(c, _)| case_row(c))
+        .collect::<R<_>>()?;
+    if !updates.is_empty() {
+        let done: Vec<String> = sqlx::query_scalar(&format!(
+            "UPDATE cases SET status = x.status, needs_decision = x.needs_decision, \
+             silence_since = x.silence_since, next_due_at = x.next_due_at, \
+             updated_at = x.updated_at, version = cases.version + 1, state = x.state \
+             FROM {CASE_ROWS} WHERE cases.id = x.id AND cases.version = x.version \
+             RETURNING cases.id"
+        ))
+        .bind(rows(&updates)?)
+        .fetch_all(&mut *conn)
+        .await?;
+        let done: std::collections::HashSet<&str> = done.iter().map(String::as_str).collect();
+        for (i, c) in changes.iter().enumerate() {
+            if c.expected_version.is_some()
+                && saved[i] == Saved::Done
+                && !done.contains(c.case.id.as_str())
+            {
+                saved[i] = Saved::Conflict;
+            }
+        }
+    }
+    let written = || {
+        changes
+            .iter()
+            .zip(&saved)
+            .filter(|(_, s)| **s == Saved::Done)
+            .map(|(c, _)| c)
+    };
+    let mut events = Vec::new();
+    for ch in written() {
+        for ev in &ch.events {
+            events.push(EventRow {
+                ord: events.len(),
+                case_id: ch.case.id.as_str(),
+                at: ms(ev.at),
+                actor: json(&ev.actor)?,
+                kind: ev.kind.name(),
+                data: json(&ev.kind)?,
+            });
+        }
+    }
+    if !events.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO events (case_id, at, actor, kind, data) \
+             SELECT x.case_id, x.at, x.actor, x.kind, x.data FROM {EVENT_ROWS} ORDER BY x.ord"
+        ))
+        .bind(rows(&events)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let out: Vec<(&Outgoing, DateTime<Utc>)> = written()
+        .flat_map(|c| c.outgoing.iter().map(move |o| (o, c.at)))
+        .collect();
+    insert_outgoing(conn, &out).await?;
+    Ok(saved)
 }
 
-/// Records that a step was taken; false if it already was.
-async fn claim_step(conn: &mut Conn, case_id: &str, step: &str, at: DateTime<Utc>) -> R<bool> {
-    let r = sqlx::query(
-        "INSERT INTO escalations (case_id, step, taken_at) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(case_id)
-    .bind(step)
-    .bind(ms(at))
+async fn insert_outgoing(conn: &mut Conn, out: &[(&Outgoing, DateTime<Utc>)]) -> R<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let items = out
+        .iter()
+        .enumerate()
+        .map(|(ord, (o, at))| {
+            Ok(OutboxRow {
+                ord,
+                dedupe_key: &o.key,
+                case_id: o.case_id.as_ref().map(CaseId::as_str),
+                recipient: json(&o.to)?,
+                body: &o.text,
+                created_at: ms(*at),
+                attachment: o.attachment.as_ref().map(json).transpose()?,
+            })
+        })
+        .collect::<R<Vec<_>>>()?;
+    sqlx::query(&format!(
+        "INSERT INTO outbox (dedupe_key, case_id, recipient, body, created_at, next_attempt_at, \
+         attachment) SELECT x.dedupe_key, x.case_id, x.recipient, x.body, x.created_at, \
+         x.created_at, x.attachment FROM {OUTBOX_ROWS} WHERE true ORDER BY x.ord \
+         ON CONFLICT (dedupe_key) DO NOTHING"
+    ))
+    .bind(rows(&items)?)
     .execute(&mut *conn)
     .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-async fn insert_outgoing(conn: &mut Conn, out: &[Outgoing], at: DateTime<Utc>) -> R<()> {
-    for o in out {
-        sqlx::query(
-            "INSERT INTO outbox (dedupe_key, case_id, recipient, body, created_at, next_attempt_at, \
-             attachment) VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(&o.key)
-        .bind(o.case_id.as_ref().map(|c| c.as_str().to_string()))
-        .bind(json(&o.to)?)
-        .bind(&o.text)
-        .bind(ms(at))
-        .bind(o.attachment.as_ref().map(json).transpose()?)
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok(())
 }
 
@@ -149,7 +261,7 @@ impl Backend {
     pub async fn save(&self, ch: &Change) -> R<Saved> {
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
-        let saved = write_change(&mut tx, ch).await?;
+        let saved = write_batch(&mut tx, std::slice::from_ref(ch)).await?[0];
         if saved == Saved::Done {
             tx.commit().await?;
         } else {
@@ -211,7 +323,9 @@ impl Backend {
     pub async fn enqueue(&self, out: &[Outgoing]) -> R<()> {
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
-        insert_outgoing(&mut tx, out, Utc::now()).await?;
+        let now = Utc::now();
+        let out: Vec<_> = out.iter().map(|o| (o, now)).collect();
+        insert_outgoing(&mut tx, &out).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -298,24 +412,28 @@ impl Backend {
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
-        let mut taken = Taken {
-            claimed: rows.len(),
-            steps: 0,
-        };
-        for row in &rows {
-            let change = decide(stored(row)?);
-            // A savepoint per case: a step already taken elsewhere leaves the others intact.
-            let mut sp = tx.begin().await?;
-            match write_change(&mut sp, &change).await? {
-                Saved::Done => {
-                    sp.commit().await?;
-                    taken.steps += usize::from(change.step_key.is_some());
-                }
-                Saved::Conflict | Saved::StepAlreadyTaken => sp.rollback().await?,
-            }
+        let changes = rows
+            .iter()
+            .map(|row| stored(row).map(&mut decide))
+            .collect::<R<Vec<Change>>>()?;
+        let saved = write_batch(&mut tx, &changes).await?;
+        if saved.contains(&Saved::Conflict) {
+            // The rows are locked (PostgreSQL) or the database is (SQLite): this cannot happen
+            // unless something bypasses the store. Write nothing rather than guess.
+            tx.rollback().await?;
+            return Err(StoreError::Failed(anyhow::anyhow!(
+                "a claimed case changed while it was claimed"
+            )));
         }
         tx.commit().await?;
-        Ok(taken)
+        Ok(Taken {
+            claimed: changes.len(),
+            steps: changes
+                .iter()
+                .zip(&saved)
+                .filter(|(c, s)| c.step_key.is_some() && **s == Saved::Done)
+                .count(),
+        })
     }
 
     pub async fn outbox_pending(&self, now: DateTime<Utc>, limit: u32) -> R<Vec<OutboxItem>> {

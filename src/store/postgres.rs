@@ -40,4 +40,15 @@ impl Backend {
     }
 }
 
+/// Rows from the JSON array bound as `$1` (see `write_batch`), as table `x`.
+macro_rules! json_rows {
+    ($first:ident $fty:ident $(, $col:ident $ty:ident)* $(,)?) => {
+        concat!(
+            "json_to_recordset($1::json) AS x(", stringify!($first), " ", stringify!($fty),
+            $(", ", stringify!($col), " ", stringify!($ty),)*
+            ")"
+        )
+    };
+}
+
 include!("common.rs");

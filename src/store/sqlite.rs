@@ -59,4 +59,15 @@ impl Backend {
     }
 }
 
+/// Rows from the JSON array bound as `$1` (see `write_batch`), as table `x`.
+macro_rules! json_rows {
+    ($first:ident $fty:ident $(, $col:ident $ty:ident)* $(,)?) => {
+        concat!(
+            "(SELECT value ->> '", stringify!($first), "' AS ", stringify!($first),
+            $(", value ->> '", stringify!($col), "' AS ", stringify!($col),)*
+            " FROM json_each($1)) AS x"
+        )
+    };
+}
+
 include!("common.rs");
