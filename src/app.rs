@@ -14,6 +14,7 @@ use crate::core::engine::{Engine, Services};
 use crate::core::ports::OutboxItem;
 use crate::delivery::{Delivery, SendError, Sink};
 use crate::platforms::console::{Console, ConsoleSink, console_clock};
+use crate::ratelimit::Limiter;
 use crate::scheduler::Scheduler;
 use crate::store::SqlStore;
 
@@ -89,7 +90,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         wake_scheduler,
         wake_delivery.clone(),
     );
-    let delivery = Delivery::new(store.clone(), LogSink, clock, wake_delivery);
+    let delivery = Delivery::new(store.clone(), LogSink, clock, wake_delivery)
+        .limited(Limiter::new(&settings.delivery, settings.platforms()));
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     {

@@ -29,6 +29,9 @@ pub struct Settings {
     pub scam: ScamSettings,
     #[serde(default)]
     pub authorities: AuthoritiesSettings,
+    /// The platforms' rate limits, which the outbox keeps to.
+    #[serde(default)]
+    pub delivery: crate::ratelimit::DeliverySettings,
     #[serde(default)]
     pub discord: PlatformSettings,
     #[serde(default)]
@@ -133,6 +136,7 @@ impl Default for Settings {
             limits: Limits::default(),
             scam: ScamSettings::default(),
             authorities: AuthoritiesSettings::default(),
+            delivery: crate::ratelimit::DeliverySettings::default(),
             discord: PlatformSettings::default(),
             telegram: PlatformSettings::default(),
         }
@@ -178,6 +182,19 @@ impl Settings {
 
     pub fn ladder(&self) -> Result<Ladder, LadderError> {
         Ladder::new(self.ladder.steps.clone())
+    }
+
+    /// The platforms the bot is configured to speak on (a token is set).
+    pub fn platforms(&self) -> Vec<crate::core::identity::Platform> {
+        use crate::core::identity::Platform;
+        [
+            (Platform::Telegram, &self.telegram),
+            (Platform::Discord, &self.discord),
+        ]
+        .into_iter()
+        .filter(|(_, s)| s.token.is_some())
+        .map(|(p, _)| p)
+        .collect()
     }
 
     pub fn public_locale(&self) -> Locale {

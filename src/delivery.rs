@@ -1,16 +1,19 @@
 //! The outbox: every message is stored before it is sent and marked sent after, so a crash
 //! never loses one. Failed sends are retried with backoff; a permanent failure is recorded.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::clock::Clock;
 use crate::core::ports::{OutboxItem, Store, StoreError};
+use crate::ratelimit::{DeliverySettings, Limiter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -33,82 +36,187 @@ pub trait Sink: Send + Sync {
 
 const MAX_ATTEMPTS: u32 = 8;
 const BATCH: u32 = 100;
+/// A message that may not go for longer than this (a busy group) is handed back to the outbox
+/// rather than held under a lease; the next pass picks it up when its window opens.
+const MAX_WAIT: Duration = Duration::from_secs(5);
 
 pub struct Delivery<S: Store, K: Sink> {
     store: S,
     sink: K,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    limiter: std::sync::Mutex<Limiter>,
 }
 
 impl<S: Store, K: Sink> Delivery<S, K> {
+    /// An outbox with the platforms' default limits and no broadcast channels (the console).
     pub fn new(store: S, sink: K, clock: Arc<dyn Clock>, wake: Arc<Notify>) -> Self {
         Delivery {
             store,
             sink,
             clock,
             wake,
+            limiter: std::sync::Mutex::new(Limiter::new(&DeliverySettings::default(), Vec::new())),
         }
+    }
+
+    /// Sends within these limits instead.
+    pub fn limited(mut self, limiter: Limiter) -> Self {
+        self.limiter = std::sync::Mutex::new(limiter);
+        self
     }
 
     pub fn sink(&self) -> &K {
         &self.sink
     }
 
-    /// Sends everything due at `now`; returns how many were sent.
+    fn limiter(&self) -> std::sync::MutexGuard<'_, Limiter> {
+        // The limiter holds no invariant a panic could break; keep going with its state.
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends everything due at `now`, waiting as the rate limits require; returns how many
+    /// were sent.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.drain(now, &CancellationToken::new()).await
+    }
+
+    async fn drain(
+        &self,
+        now: DateTime<Utc>,
+        cancel: &CancellationToken,
+    ) -> Result<usize, StoreError> {
         let mut sent = 0;
         loop {
             let batch = self.store.outbox_pending(now, BATCH).await?;
             if batch.is_empty() {
                 return Ok(sent);
             }
-            for item in &batch {
-                match self.sink.send(item).await {
-                    Ok(r) => {
-                        self.store.outbox_sent(item.id, r.as_deref(), now).await?;
-                        sent += 1;
-                    }
-                    Err(SendError::Permanent(e)) => {
-                        tracing::warn!(id = item.id, error = %e, "message dropped");
-                        self.store.outbox_failed(item.id, &e, now).await?;
-                    }
-                    Err(SendError::Retry(e)) if item.attempts + 1 >= MAX_ATTEMPTS => {
-                        tracing::warn!(id = item.id, error = %e, "message failed too often");
-                        self.store.outbox_failed(item.id, &e, now).await?;
-                    }
-                    Err(SendError::Retry(e)) => {
-                        let wait = backoff(item.attempts);
-                        self.store.outbox_retry(item.id, now + wait, &e).await?;
-                    }
+            let full = batch.len() == BATCH as usize;
+            // One queue per recipient, in order: a chat that must wait does not hold up others.
+            let mut queues: Vec<VecDeque<OutboxItem>> = Vec::new();
+            for item in batch {
+                match queues.iter_mut().find(|q| q[0].to == item.to) {
+                    Some(q) => q.push_back(item),
+                    None => queues.push(VecDeque::from([item])),
                 }
             }
-            if batch.len() < BATCH as usize {
+            while let Some((next, ready)) = {
+                let limiter = self.limiter();
+                let t = Instant::now();
+                queues
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, q)| q.front().map(|item| (i, limiter.ready_at(&item.to, t))))
+                    .min_by_key(|(i, at)| (*at, *i))
+            } {
+                if ready > Instant::now() {
+                    let give_back = ready - Instant::now() > MAX_WAIT
+                        || tokio::select! {
+                            _ = cancel.cancelled() => true,
+                            _ = tokio::time::sleep_until(ready) => false,
+                        };
+                    if give_back {
+                        let ids: Vec<i64> = queues.iter().flatten().map(|i| i.id).collect();
+                        self.store.outbox_release(&ids).await?;
+                        return Ok(sent);
+                    }
+                }
+                let Some(item) = queues[next].pop_front() else {
+                    break;
+                };
+                sent += usize::from(self.deliver(&item).await?);
+            }
+            if !full || cancel.is_cancelled() {
                 return Ok(sent);
             }
         }
     }
 
-    /// Runs until cancelled; woken when messages are queued, and polls for retries.
-    pub async fn run(&self, cancel: CancellationToken) {
-        let mut failing = false;
-        loop {
-            match self.run_once(self.clock.now()).await {
-                Ok(_) if failing => {
-                    tracing::info!("delivery: database reachable again");
-                    failing = false;
-                }
-                Ok(_) => {}
-                Err(e) if !failing => {
-                    tracing::warn!(error = %e, "delivery: database unavailable, will retry");
-                    failing = true;
-                }
-                Err(_) => {}
+    /// Sends one message and records the outcome; true if it went out.
+    async fn deliver(&self, item: &OutboxItem) -> Result<bool, StoreError> {
+        let result = self.sink.send(item).await;
+        self.limiter().record(&item.to, Instant::now());
+        let now = self.clock.now();
+        match result {
+            Ok(r) => {
+                self.store.outbox_sent(item.id, r.as_deref(), now).await?;
+                return Ok(true);
             }
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(id = item.id, error = %e, "message dropped");
+                self.store.outbox_failed(item.id, &e, now).await?;
+            }
+            Err(SendError::Retry(e)) if item.attempts + 1 >= MAX_ATTEMPTS => {
+                tracing::warn!(id = item.id, error = %e, "message failed too often");
+                self.store.outbox_failed(item.id, &e, now).await?;
+            }
+            Err(SendError::Retry(e)) => {
+                let wait = backoff(item.attempts);
+                self.store.outbox_retry(item.id, now + wait, &e).await?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Runs until cancelled; woken when messages are queued, and polls for retries. On
+    /// cancellation, messages leased but not yet sent are handed back at once.
+    pub async fn run(&self, cancel: CancellationToken) {
+        let mut health = Health::new("delivery");
+        loop {
+            let result = self.drain(self.clock.now(), &cancel).await;
+            health.report(result.map(|_| ()));
+            if cancel.is_cancelled() {
+                break;
+            }
+            self.limiter().prune(Instant::now());
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+    }
+}
+
+/// Reports a database outage once when it starts, again every `EVERY` while it lasts, and once
+/// when it ends, instead of once per failed attempt.
+pub struct Health {
+    what: &'static str,
+    failing_since: Option<Instant>,
+    last_report: Option<Instant>,
+}
+
+impl Health {
+    const EVERY: Duration = Duration::from_secs(60);
+
+    pub fn new(what: &'static str) -> Health {
+        Health {
+            what,
+            failing_since: None,
+            last_report: None,
+        }
+    }
+
+    pub fn report(&mut self, result: Result<(), StoreError>) {
+        let now = Instant::now();
+        match result {
+            Ok(()) => {
+                if let Some(since) = self.failing_since.take() {
+                    let down =
+                        humantime::format_duration(Duration::from_secs((now - since).as_secs()));
+                    tracing::info!(what = self.what, down = %down, "database reachable again");
+                }
+                self.last_report = None;
+            }
+            Err(e) => {
+                let since = *self.failing_since.get_or_insert(now);
+                if self.last_report.is_none_or(|t| now - t >= Self::EVERY) {
+                    let down =
+                        humantime::format_duration(Duration::from_secs((now - since).as_secs()));
+                    tracing::warn!(what = self.what, error = %e, down = %down, "database unavailable; retrying");
+                    self.last_report = Some(now);
+                }
             }
         }
     }

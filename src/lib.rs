@@ -11,10 +11,12 @@
 //! - [`app`]: wiring for the `recourse` binary.
 
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod core;
 pub mod delivery;
 pub mod platforms;
 pub mod prompts;
+pub mod ratelimit;
 pub mod scheduler;
 pub mod store;

@@ -12,11 +12,14 @@ use crate::core::clock::Clock;
 use crate::core::engine::Services;
 use crate::core::ports::{Store, StoreError};
 use crate::core::steps;
+use crate::delivery::Health;
 
 /// Claims at most this many cases per transaction.
 const BATCH: u32 = 200;
 /// Even with nothing due, look again this often (a deadline set by another instance).
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// After a database error, try again this soon.
+const RETRY: Duration = Duration::from_secs(2);
 
 pub struct Scheduler<S: Store> {
     store: S,
@@ -53,10 +56,23 @@ impl<S: Store> Scheduler<S> {
 
     /// Takes every step due at `now`; returns how many were taken.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.pass(now, &CancellationToken::new()).await
+    }
+
+    /// Like `run_once`, but stops between batches once `cancel` fires (each batch is one
+    /// transaction: it is either taken whole or not at all).
+    async fn pass(
+        &self,
+        now: DateTime<Utc>,
+        cancel: &CancellationToken,
+    ) -> Result<usize, StoreError> {
         let mut steps = 0;
-        // Each pass either takes a step or moves a deadline past `now`, so this ends; the
+        // Each batch either takes a step or moves a deadline past `now`, so this ends; the
         // bound only guards against a bug turning it into a spin.
         for _ in 0..100_000 {
+            if cancel.is_cancelled() {
+                break;
+            }
             let svc = &self.svc;
             let taken = self
                 .store
@@ -77,22 +93,16 @@ impl<S: Store> Scheduler<S> {
 
     /// Runs until cancelled.
     pub async fn run(&self, cancel: CancellationToken) {
-        let mut failing = false;
+        let mut health = Health::new("scheduler");
         loop {
-            let sleep = match self.tick().await {
+            let sleep = match self.tick(&cancel).await {
                 Ok(sleep) => {
-                    if failing {
-                        tracing::info!("scheduler: database reachable again");
-                        failing = false;
-                    }
+                    health.report(Ok(()));
                     sleep
                 }
                 Err(e) => {
-                    if !failing {
-                        tracing::warn!(error = %e, "scheduler: database unavailable, will retry");
-                        failing = true;
-                    }
-                    Duration::from_secs(5)
+                    health.report(Err(e));
+                    RETRY
                 }
             };
             self.passes
@@ -105,8 +115,8 @@ impl<S: Store> Scheduler<S> {
         }
     }
 
-    async fn tick(&self) -> Result<Duration, StoreError> {
-        let taken = self.run_once(self.clock.now()).await?;
+    async fn tick(&self, cancel: &CancellationToken) -> Result<Duration, StoreError> {
+        let taken = self.pass(self.clock.now(), cancel).await?;
         if taken > 0 {
             tracing::info!(steps = taken, "escalation steps taken");
         }

@@ -148,6 +148,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Hands leased messages back unsent (on shutdown, or when a rate limit makes them wait).
+    fn outbox_release(&self, ids: &[i64]) -> impl Future<Output = StoreResult<()>> + Send;
+
     fn get_setting(&self, key: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
     fn put_setting(&self, key: &str, value: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }

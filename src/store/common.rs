@@ -40,6 +40,7 @@ fn stored(row: &<Db as sqlx::Database>::Row) -> R<StoredCase> {
 const CASE_ROWS: &str = json_rows!(id text, reporter_platform text, reporter_id text,
     status text, needs_decision boolean, silence_since bigint, next_due_at bigint,
     created_at bigint, updated_at bigint, version bigint, state text);
+const ID_ROWS: &str = json_rows!(id bigint);
 const STEP_ROWS: &str = json_rows!(case_id text, step text, taken_at bigint);
 const EVENT_ROWS: &str =
     json_rows!(ord bigint, case_id text, at bigint, actor text, kind text, data text);
@@ -259,15 +260,25 @@ async fn insert_outgoing(conn: &mut Conn, out: &[(&Outgoing, DateTime<Utc>)]) ->
 
 impl Backend {
     pub async fn save(&self, ch: &Change) -> R<Saved> {
+        Ok(self.save_batch(std::slice::from_ref(ch)).await?[0])
+    }
+
+    pub async fn save_batch(&self, changes: &[Change]) -> R<Vec<Saved>> {
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
-        let saved = write_batch(&mut tx, std::slice::from_ref(ch)).await?[0];
-        if saved == Saved::Done {
+        let saved = write_batch(&mut tx, changes).await?;
+        if saved.iter().all(|s| *s == Saved::Done) {
             tx.commit().await?;
         } else {
             tx.rollback().await?;
         }
         Ok(saved)
+    }
+
+    pub async fn version(&self) -> R<String> {
+        Ok(sqlx::query_scalar(VERSION_QUERY)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn load_case(&self, id: &CaseId) -> R<Option<StoredCase>> {
@@ -387,8 +398,10 @@ impl Backend {
 
     pub async fn next_due_at(&self) -> R<Option<DateTime<Utc>>> {
         let row = sqlx::query(
-            "SELECT MIN(next_due_at) AS due FROM cases \
-             WHERE status = 'open' AND next_due_at IS NOT NULL",
+            &format!(
+                "SELECT MIN(next_due_at) AS due FROM cases{BY_NEXT_DUE} \
+                 WHERE status = 'open' AND next_due_at IS NOT NULL"
+            ),
         )
         .fetch_one(&self.pool)
         .await?;
@@ -403,7 +416,7 @@ impl Backend {
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
         let sql = format!(
-            "SELECT state, version FROM cases \
+            "SELECT state, version FROM cases{BY_NEXT_DUE} \
              WHERE status = 'open' AND next_due_at IS NOT NULL AND next_due_at <= $1 \
              ORDER BY next_due_at LIMIT $2{SKIP_LOCKED}"
         );
@@ -442,7 +455,7 @@ impl Backend {
         // left by a crashed instance expires and the message is picked up again.
         let lease = ms(now) + 60_000;
         let sql = format!(
-            "UPDATE outbox SET lease_until = $2 WHERE id IN (SELECT id FROM outbox \
+            "UPDATE outbox SET lease_until = $2 WHERE id IN (SELECT id FROM outbox{BY_PENDING} \
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
              AND (lease_until IS NULL OR lease_until <= $1) ORDER BY id LIMIT $3{SKIP_LOCKED}) \
              RETURNING id, dedupe_key, case_id, recipient, body, attachment, attempts"
@@ -517,6 +530,22 @@ impl Backend {
         .bind(id)
         .bind(ms(now))
         .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_release(&self, ids: &[i64]) -> R<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let _w = self.write_lock().await;
+        let ids: Vec<_> = ids.iter().map(|id| serde_json::json!({ "id": id })).collect();
+        sqlx::query(&format!(
+            "UPDATE outbox SET lease_until = NULL WHERE sent_at IS NULL \
+             AND id IN (SELECT x.id FROM {ID_ROWS})"
+        ))
+        .bind(rows(&ids)?)
         .execute(&self.pool)
         .await?;
         Ok(())

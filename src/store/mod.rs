@@ -1,6 +1,7 @@
 //! The only place with SQL: the store port implemented for SQLite and PostgreSQL.
 
 pub mod postgres;
+pub mod scratch;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -38,6 +39,22 @@ impl SqlStore {
         match self {
             SqlStore::Sqlite(_) => "sqlite",
             SqlStore::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The database server's version, for benchmark reports.
+    pub async fn server_version(&self) -> anyhow::Result<String> {
+        Ok(match self {
+            SqlStore::Sqlite(b) => format!("SQLite {}", b.version().await?),
+            SqlStore::Postgres(b) => format!("PostgreSQL {}", b.version().await?),
+        })
+    }
+
+    /// Saves many changes in one transaction: all of them, or none if any conflicts.
+    pub async fn save_batch(&self, changes: &[Change]) -> StoreResult<Vec<Saved>> {
+        match self {
+            SqlStore::Sqlite(b) => b.save_batch(changes).await,
+            SqlStore::Postgres(b) => b.save_batch(changes).await,
         }
     }
 
@@ -142,6 +159,9 @@ impl Store for SqlStore {
     }
     async fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self, b => b.outbox_failed(id, error, now).await)
+    }
+    async fn outbox_release(&self, ids: &[i64]) -> StoreResult<()> {
+        dispatch!(self, b => b.outbox_release(ids).await)
     }
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         dispatch!(self, b => b.get_setting(key).await)

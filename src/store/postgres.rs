@@ -9,6 +9,9 @@ use sqlx::postgres::PgPoolOptions;
 type Db = sqlx::Postgres;
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 const BEGIN: &str = "BEGIN";
+/// PostgreSQL's planner keeps statistics and picks the partial indexes itself.
+const BY_NEXT_DUE: &str = "";
+const BY_PENDING: &str = "";
 
 #[derive(Clone)]
 pub struct Backend {
@@ -50,5 +53,7 @@ macro_rules! json_rows {
         )
     };
 }
+
+const VERSION_QUERY: &str = "SHOW server_version";
 
 include!("common.rs");

@@ -14,6 +14,11 @@ const SKIP_LOCKED: &str = "";
 /// Take the write lock at the start, so a second process waits (busy timeout) instead of
 /// failing when both try to upgrade a read transaction.
 const BEGIN: &str = "BEGIN IMMEDIATE";
+/// The scheduler's and the outbox's queries name their partial indexes: without statistics
+/// SQLite prefers the queue's (status) index and scans every open case, 28 ms a query at
+/// 20,000 cases instead of 0.02 ms.
+const BY_NEXT_DUE: &str = " INDEXED BY cases_next_due";
+const BY_PENDING: &str = " INDEXED BY outbox_pending";
 
 #[derive(Clone)]
 pub struct Backend {
@@ -69,5 +74,7 @@ macro_rules! json_rows {
         )
     };
 }
+
+const VERSION_QUERY: &str = "select sqlite_version()";
 
 include!("common.rs");

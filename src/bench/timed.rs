@@ -1,0 +1,130 @@
+//! A store that notes when each case was claimed, around the real one: the benchmark's way to
+//! see the instant a claim committed without changing the scheduler.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use crate::core::case::{CaseId, Event};
+use crate::core::identity::{ChatRef, UserRef};
+use crate::core::message::Outgoing;
+use crate::core::ports::{
+    CaseMessage, Change, OutboxItem, Saved, Store, StoreResult, StoredCase, Taken,
+};
+
+#[derive(Clone)]
+pub struct Timed<S: Store> {
+    inner: S,
+    claims: Arc<Mutex<HashMap<CaseId, DateTime<Utc>>>>,
+}
+
+impl<S: Store> Timed<S> {
+    pub fn new(inner: S) -> Timed<S> {
+        Timed {
+            inner,
+            claims: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CaseId, DateTime<Utc>>> {
+        self.claims.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Cases whose step was taken, with the instant the claim committed.
+    pub fn claims(&self) -> HashMap<CaseId, DateTime<Utc>> {
+        self.lock().clone()
+    }
+
+    pub fn claimed_count(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+impl<S: Store> Store for Timed<S> {
+    async fn take_due<F>(&self, now: DateTime<Utc>, limit: u32, mut decide: F) -> StoreResult<Taken>
+    where
+        F: FnMut(StoredCase) -> Change + Send,
+    {
+        let mut stepped = Vec::new();
+        let taken = self
+            .inner
+            .take_due(now, limit, |sc| {
+                let change = decide(sc);
+                if change.step_key.is_some() {
+                    stepped.push(change.case.id.clone());
+                }
+                change
+            })
+            .await?;
+        let committed = Utc::now();
+        let mut claims = self.lock();
+        for id in stepped {
+            claims.entry(id).or_insert(committed);
+        }
+        Ok(taken)
+    }
+
+    async fn save(&self, change: &Change) -> StoreResult<Saved> {
+        self.inner.save(change).await
+    }
+    async fn load_case(&self, id: &CaseId) -> StoreResult<Option<StoredCase>> {
+        self.inner.load_case(id).await
+    }
+    async fn events(&self, id: &CaseId) -> StoreResult<Vec<Event>> {
+        self.inner.events(id).await
+    }
+    async fn cases_of(&self, user: &UserRef) -> StoreResult<Vec<StoredCase>> {
+        self.inner.cases_of(user).await
+    }
+    async fn queue(&self, limit: u32) -> StoreResult<Vec<StoredCase>> {
+        self.inner.queue(limit).await
+    }
+    async fn enqueue(&self, out: &[Outgoing]) -> StoreResult<()> {
+        self.inner.enqueue(out).await
+    }
+    async fn case_messages(&self, id: &CaseId) -> StoreResult<Vec<CaseMessage>> {
+        self.inner.case_messages(id).await
+    }
+    async fn dialogue(&self, user: &UserRef, chat: &ChatRef) -> StoreResult<Option<String>> {
+        self.inner.dialogue(user, chat).await
+    }
+    async fn set_dialogue(
+        &self,
+        user: &UserRef,
+        chat: &ChatRef,
+        state: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.inner.set_dialogue(user, chat, state, now).await
+    }
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.inner.next_due_at().await
+    }
+    async fn outbox_pending(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxItem>> {
+        self.inner.outbox_pending(now, limit).await
+    }
+    async fn outbox_sent(
+        &self,
+        id: i64,
+        message_ref: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.inner.outbox_sent(id, message_ref, now).await
+    }
+    async fn outbox_retry(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        self.inner.outbox_retry(id, next_at, error).await
+    }
+    async fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.inner.outbox_failed(id, error, now).await
+    }
+    async fn outbox_release(&self, ids: &[i64]) -> StoreResult<()> {
+        self.inner.outbox_release(ids).await
+    }
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        self.inner.get_setting(key).await
+    }
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.inner.put_setting(key, value).await
+    }
+}
