@@ -55,6 +55,7 @@ fn label(to: &Recipient) -> String {
         Recipient::User { user } => format!("recourse → {} (private)", user.local_id()),
         Recipient::Moderators => "recourse → #moderators".to_string(),
         Recipient::Public => "recourse → #public".to_string(),
+        Recipient::Webhook => "recourse → webhook".to_string(),
     }
 }
 
