@@ -143,6 +143,15 @@ impl Store for SqlStore {
     async fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self, b => b.outbox_failed(id, error, now).await)
     }
+    async fn record_delivery_failure(
+        &self,
+        case_id: &CaseId,
+        to: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self, b => b.record_delivery_failure(case_id, to, error, now).await)
+    }
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         dispatch!(self, b => b.get_setting(key).await)
     }
