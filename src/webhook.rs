@@ -166,14 +166,22 @@ impl Sink for WebhookSink {
     }
 }
 
+/// The error and its causes ("connection refused" is in a cause), with the host but not the
+/// URL, which may hold a token in its path or query.
 fn without_url(e: reqwest::Error) -> String {
-    // The URL may hold a token in its path or query; the host is enough to act on.
     let host = e.url().and_then(|u| u.host_str()).map(str::to_string);
     let e = e.without_url();
-    match host {
+    let mut text = match host {
         Some(h) => format!("{h}: {e}"),
         None => e.to_string(),
+    };
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
     }
+    text
 }
 
 /// 2xx is delivered; 408, 429 and 5xx are worth another try; any other answer will not change.
