@@ -17,6 +17,7 @@ use crate::platforms::console::{Console, ConsoleSink, console_clock};
 use crate::ratelimit::Limiter;
 use crate::scheduler::Scheduler;
 use crate::store::SqlStore;
+use crate::webhook::{Router, WebhookSink};
 
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
     SqlStore::open(&settings.database_url)
@@ -58,7 +59,11 @@ pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()
         wake.clone(),
         wake.clone(),
     );
-    let delivery = Delivery::new(store.clone(), ConsoleSink::new(out.clone()), shared, wake);
+    let sink = Router::new(
+        ConsoleSink::new(out.clone()),
+        WebhookSink::from_settings(&settings.webhook)?,
+    );
+    let delivery = Delivery::new(store.clone(), sink, shared, wake);
     let mut console = Console::new(engine, scheduler, delivery, store.clone(), clock, out);
     let stdin = BufReader::new(tokio::io::stdin());
     let result = console.run(stdin, !interactive).await;
@@ -90,7 +95,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         wake_scheduler,
         wake_delivery.clone(),
     );
-    let delivery = Delivery::new(store.clone(), LogSink, clock, wake_delivery)
+    let sink = Router::new(LogSink, WebhookSink::from_settings(&settings.webhook)?);
+    let delivery = Delivery::new(store.clone(), sink, clock, wake_delivery)
         .limited(Limiter::new(&settings.delivery, settings.platforms()));
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();

@@ -1,6 +1,7 @@
 //! Typed, layered settings: a TOML file, then a secrets file, then `RECOURSE__…` variables.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -36,6 +37,8 @@ pub struct Settings {
     pub discord: PlatformSettings,
     #[serde(default)]
     pub telegram: PlatformSettings,
+    #[serde(default)]
+    pub webhook: WebhookSettings,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -122,6 +125,69 @@ pub struct PlatformSettings {
     pub token: Option<SecretString>,
 }
 
+/// The outgoing webhook: every escalation and moderator notice also goes out as a signed JSON
+/// POST to `url` (a helpdesk, a chat bridge, an alerting system).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Where to POST; http or https. Unset: no webhook (nothing is queued for it).
+    pub url: Option<url::Url>,
+    /// The HMAC-SHA256 signing key; required with `url`. Keep it in the secrets file or
+    /// `RECOURSE__WEBHOOK__SECRET`; never logged.
+    pub secret: Option<SecretString>,
+    /// How long one attempt may take before it counts as failed and is retried.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            url: None,
+            secret: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// True when a URL is set (and, once validated, a secret).
+    pub fn enabled(&self) -> bool {
+        self.url.is_some()
+    }
+
+    /// An http(s) URL with a non-empty secret, or no URL at all.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        use secrecy::ExposeSecret;
+        let Some(url) = &self.url else {
+            return Ok(());
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "webhook.url must be an http:// or https:// address, not {}",
+                url.scheme()
+            )));
+        }
+        if self
+            .secret
+            .as_ref()
+            .is_none_or(|s| s.expose_secret().trim().is_empty())
+        {
+            return Err(ConfigError::Invalid(
+                "webhook.secret is required when webhook.url is set (put it in secrets.toml or \
+                 RECOURSE__WEBHOOK__SECRET)"
+                    .to_string(),
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "webhook.timeout must be more than 0s".to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn default_database_url() -> String {
     "recourse.db".to_string()
 }
@@ -139,6 +205,7 @@ impl Default for Settings {
             delivery: crate::ratelimit::DeliverySettings::default(),
             discord: PlatformSettings::default(),
             telegram: PlatformSettings::default(),
+            webhook: WebhookSettings::default(),
         }
     }
 }
@@ -172,6 +239,7 @@ impl Settings {
             ConfigError::Invalid(all.join("\n"))
         })?;
         settings.ladder()?;
+        settings.webhook.validate()?;
         if settings.limits.max_message_chars < 200 {
             return Err(ConfigError::Invalid(
                 "limits.max_message_chars must be at least 200".to_string(),

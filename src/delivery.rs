@@ -145,10 +145,12 @@ impl<S: Store, K: Sink> Delivery<S, K> {
             }
             Err(SendError::Permanent(e)) => {
                 tracing::warn!(id = item.id, error = %e, "message dropped");
+                record_on_case(&self.store, item, &e, now).await?;
                 self.store.outbox_failed(item.id, &e, now).await?;
             }
             Err(SendError::Retry(e)) if item.attempts + 1 >= MAX_ATTEMPTS => {
                 tracing::warn!(id = item.id, error = %e, "message failed too often");
+                record_on_case(&self.store, item, &e, now).await?;
                 self.store.outbox_failed(item.id, &e, now).await?;
             }
             Err(SendError::Retry(e)) => {
@@ -225,4 +227,23 @@ impl Health {
 /// 2 s, 4 s, 8 s … capped at 10 minutes.
 fn backoff(attempts: u32) -> chrono::Duration {
     chrono::Duration::seconds(2_i64.saturating_pow(attempts + 1).min(600))
+}
+
+/// A message about a case that will never arrive is noted on the case's timeline, so that
+/// moderators reading it know (for example that the helpdesk refused the webhook). Noted
+/// before the row is marked failed: a crash in between repeats the note rather than lose it.
+async fn record_on_case<S: Store>(
+    store: &S,
+    item: &OutboxItem,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match &item.case_id {
+        Some(case_id) => {
+            store
+                .record_delivery_failure(case_id, item.to.key(), error, now)
+                .await
+        }
+        None => Ok(()),
+    }
 }

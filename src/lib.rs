@@ -6,6 +6,8 @@
 //!   ladder, evidence, secrets, the engine that turns commands into decisions. No I/O.
 //! - [`store`]: the only place with SQL (SQLite and PostgreSQL behind one port).
 //! - [`scheduler`]: claims due ladder steps; [`delivery`]: the outbox that sends messages.
+//! - [`webhook`]: the signed outgoing webhook (escalations and moderator notices for other
+//!   tools), its router beside the platform sink, and a local receiver for tests.
 //! - [`prompts`]: every user-facing word, from `prompts/<locale>/`.
 //! - [`platforms`]: adapters (the terminal console now; Discord and Telegram later).
 //! - [`app`]: wiring for the `recourse` binary.
@@ -20,3 +22,4 @@ pub mod prompts;
 pub mod ratelimit;
 pub mod scheduler;
 pub mod store;
+pub mod webhook;

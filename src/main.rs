@@ -175,6 +175,15 @@ fn check_config(settings: &Settings) -> ExitCode {
             "not set"
         }
     );
+    // The host only: a URL can carry a token in its path, and the secret is never shown.
+    match &settings.webhook.url {
+        Some(url) => println!(
+            "  webhook: {} (signed, timeout {})",
+            url.host_str().unwrap_or("?"),
+            humantime::format_duration(settings.webhook.timeout)
+        ),
+        None => println!("  webhook: not set"),
+    }
     ExitCode::SUCCESS
 }
 

@@ -353,6 +353,10 @@ fn every_event_kind_is_described_in_both_languages() {
         EventKind::Closed {
             reason: Some("duplicate".into()),
         },
+        EventKind::DeliveryFailed {
+            to: "webhook".into(),
+            error: "webhook answered HTTP 400 Bad Request".into(),
+        },
     ]);
     for kind in kinds {
         let name = kind.name();

@@ -231,7 +231,12 @@ async fn run_on(url: &str, opts: &Options, progress: &impl Fn(&str)) -> anyhow::
         move |i: u64| first + chrono::Duration::milliseconds((i as f64 * step) as i64)
     };
     seed(&store, &template, plan.backlog, backlog_at(base)).await?;
-    let one = claim_backlog(&[store.clone()], &svc, base + chrono::Duration::hours(1)).await?;
+    let one = claim_backlog(
+        std::slice::from_ref(&store),
+        &svc,
+        base + chrono::Duration::hours(1),
+    )
+    .await?;
     anyhow::ensure!(
         one.0 == plan.backlog,
         "one scheduler took {} steps; {} were due",

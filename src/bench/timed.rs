@@ -121,6 +121,17 @@ impl<S: Store> Store for Timed<S> {
     async fn outbox_release(&self, ids: &[i64]) -> StoreResult<()> {
         self.inner.outbox_release(ids).await
     }
+    async fn record_delivery_failure(
+        &self,
+        case_id: &CaseId,
+        to: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.inner
+            .record_delivery_failure(case_id, to, error, now)
+            .await
+    }
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         self.inner.get_setting(key).await
     }

@@ -549,6 +549,9 @@ impl Case {
             EventKind::Resolved => self.end(CaseStatus::Resolved, ev.at),
             EventKind::Withdrawn => self.end(CaseStatus::Withdrawn, ev.at),
             EventKind::Closed { .. } => self.end(CaseStatus::Closed, ev.at),
+            // A record for people reading the timeline; the case itself is unchanged, so the
+            // store can append it without a new version.
+            EventKind::DeliveryFailed { .. } => {}
         }
     }
 
@@ -629,6 +632,12 @@ pub enum EventKind {
     Closed {
         reason: Option<String>,
     },
+    /// A message about the case could not be delivered and will not be retried.
+    DeliveryFailed {
+        /// The recipient's kind ([`crate::core::message::Recipient::key`]).
+        to: String,
+        error: String,
+    },
 }
 
 impl EventKind {
@@ -654,6 +663,7 @@ impl EventKind {
             EventKind::Resolved => "resolved",
             EventKind::Withdrawn => "withdrawn",
             EventKind::Closed { .. } => "closed",
+            EventKind::DeliveryFailed { .. } => "delivery_failed",
         }
     }
 }

@@ -81,8 +81,9 @@ pub fn build(
             let to = match m.to {
                 Recipient::User { .. } | Recipient::Chat { .. } => "victim",
                 Recipient::Public => "public",
-                // Moderator notices are the community's internal notes.
-                Recipient::Moderators => return None,
+                // Moderator notices are the community's internal notes; webhook copies repeat
+                // them (and the steps) for other tools.
+                Recipient::Moderators | Recipient::Webhook => return None,
             };
             Some(MessageView {
                 at: fmt_time(m.at),

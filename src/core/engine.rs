@@ -13,6 +13,7 @@ use crate::core::identity::{ActorRecord, Locale, UserRef};
 use crate::core::intake::Intake;
 use crate::core::message::{Incoming, Outgoing, Recipient};
 use crate::core::ports::{Change, Saved, Store, StoreError, StoredCase};
+use crate::core::webhook;
 use crate::prompts::{PromptError, PromptKey};
 
 pub use crate::core::services::Services;
@@ -161,12 +162,25 @@ impl<S: Store> Engine<S> {
         let out = match change {
             Some(mut change) => {
                 change.outgoing.extend(out);
+                if self.svc.webhook {
+                    let copies = webhook::mirror(
+                        &change.outgoing,
+                        Some(&change.case.id),
+                        change.step_key.as_deref(),
+                        change.at,
+                    );
+                    change.outgoing.extend(copies);
+                }
                 match self.store.save(&change).await? {
                     Saved::Done => change.outgoing,
                     Saved::Conflict | Saved::StepAlreadyTaken => return Ok(None),
                 }
             }
             None => {
+                let mut out = out;
+                if self.svc.webhook {
+                    out.extend(webhook::mirror(&out, None, None, now));
+                }
                 self.store.enqueue(&out).await?;
                 out
             }

@@ -32,6 +32,22 @@ pub enum Recipient {
     Moderators,
     /// The community's public channel.
     Public,
+    /// The outgoing webhook (`webhook.url`). The message's text is the JSON payload, exactly
+    /// as it is signed and sent (see [`crate::core::webhook`]).
+    Webhook,
+}
+
+impl Recipient {
+    /// A stable one-word name for the timeline (`delivery_failed`) and logs.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Recipient::Chat { .. } => "chat",
+            Recipient::User { .. } => "user",
+            Recipient::Moderators => "moderators",
+            Recipient::Public => "public",
+            Recipient::Webhook => "webhook",
+        }
+    }
 }
 
 /// A file sent with a message (the case dossier).

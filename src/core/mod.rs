@@ -22,3 +22,4 @@ pub mod services;
 pub mod steps;
 pub mod victim;
 pub mod views;
+pub mod webhook;

@@ -151,6 +151,16 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Hands leased messages back unsent (on shutdown, or when a rate limit makes them wait).
     fn outbox_release(&self, ids: &[i64]) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Notes on a case's timeline that a message about it could not be delivered
+    /// (a `DeliveryFailed` event; the case's state and version are unchanged).
+    fn record_delivery_failure(
+        &self,
+        case_id: &CaseId,
+        to: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     fn get_setting(&self, key: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
     fn put_setting(&self, key: &str, value: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }

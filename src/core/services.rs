@@ -27,10 +27,13 @@ pub struct Services {
     pub authorities: Directory,
     pub scam: ScamPatterns,
     pub scam_settings: crate::config::ScamSettings,
+    /// `webhook.url` is set: escalations and moderator notices are mirrored to it.
+    pub webhook: bool,
 }
 
 impl Services {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Services> {
+        settings.webhook.validate()?;
         Ok(Services {
             prompts: Prompts::new()?,
             ladder: settings.ladder()?,
@@ -41,6 +44,7 @@ impl Services {
             authorities: authorities(settings)?,
             scam: scam_patterns(settings)?,
             scam_settings: settings.scam.clone(),
+            webhook: settings.webhook.enabled(),
         })
     }
 

@@ -182,6 +182,15 @@ pub fn due_change(
                 }
                 outgoing = taken.out;
                 step_key = Some(due.log_key(&svc.ladder));
+                if svc.webhook {
+                    let copies = crate::core::webhook::mirror(
+                        &outgoing,
+                        Some(&case.id),
+                        step_key.as_deref(),
+                        now,
+                    );
+                    outgoing.extend(copies);
+                }
             }
             Err(e) => {
                 // A broken template must not stall every other case: try this one later.

@@ -18,6 +18,7 @@ use crate::core::ports::{OutboxItem, Store};
 use crate::delivery::{Delivery, SendError, Sink};
 use crate::prompts::PromptKey;
 use crate::scheduler::Scheduler;
+use crate::webhook::Router;
 
 const OFFSET_KEY: &str = "console/clock_offset_ms";
 
@@ -55,6 +56,7 @@ fn label(to: &Recipient) -> String {
         Recipient::User { user } => format!("recourse → {} (private)", user.local_id()),
         Recipient::Moderators => "recourse → #moderators".to_string(),
         Recipient::Public => "recourse → #public".to_string(),
+        Recipient::Webhook => "recourse → webhook".to_string(),
     }
 }
 
@@ -102,7 +104,7 @@ impl<W: AsyncWrite + Unpin + Send> Sink for ConsoleSink<W> {
 pub struct Console<S: Store, W: AsyncWrite + Unpin + Send> {
     pub engine: Engine<S>,
     pub scheduler: Scheduler<S>,
-    pub delivery: Delivery<S, ConsoleSink<W>>,
+    pub delivery: Delivery<S, Router<ConsoleSink<W>>>,
     pub store: S,
     pub clock: ManualClock,
     pub out: Arc<Mutex<W>>,
@@ -124,7 +126,7 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
     pub fn new(
         engine: Engine<S>,
         scheduler: Scheduler<S>,
-        delivery: Delivery<S, ConsoleSink<W>>,
+        delivery: Delivery<S, Router<ConsoleSink<W>>>,
         store: S,
         clock: ManualClock,
         out: Arc<Mutex<W>>,
@@ -198,6 +200,7 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
         let last = self
             .delivery
             .sink()
+            .inner()
             .last_case
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -571,4 +571,42 @@ impl Backend {
         .await?;
         Ok(())
     }
+
+    /// Appends a `delivery_failed` event to a case's timeline. The event leaves the case's
+    /// state as it is, so neither the state nor the version changes; only `updated_at`.
+    pub async fn record_delivery_failure(
+        &self,
+        case_id: &CaseId,
+        to: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> R<()> {
+        use crate::core::case::EventKind;
+        use crate::core::identity::ActorRecord;
+        let kind = EventKind::DeliveryFailed {
+            to: to.to_string(),
+            error: error.to_string(),
+        };
+        let _w = self.write_lock().await;
+        let mut tx = self.pool.begin_with(BEGIN).await?;
+        let r = sqlx::query("UPDATE cases SET updated_at = $2 WHERE id = $1")
+            .bind(case_id.as_str())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 1 {
+            sqlx::query(
+                "INSERT INTO events (case_id, at, actor, kind, data) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(case_id.as_str())
+            .bind(ms(now))
+            .bind(json(&ActorRecord::system())?)
+            .bind(kind.name())
+            .bind(json(&kind)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }

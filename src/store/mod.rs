@@ -163,6 +163,15 @@ impl Store for SqlStore {
     async fn outbox_release(&self, ids: &[i64]) -> StoreResult<()> {
         dispatch!(self, b => b.outbox_release(ids).await)
     }
+    async fn record_delivery_failure(
+        &self,
+        case_id: &CaseId,
+        to: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self, b => b.record_delivery_failure(case_id, to, error, now).await)
+    }
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         dispatch!(self, b => b.get_setting(key).await)
     }
