@@ -15,7 +15,7 @@ use crate::core::steps;
 use crate::delivery::Health;
 
 /// Claims at most this many cases per transaction.
-const BATCH: u32 = 200;
+const BATCH: u32 = 500;
 /// Even with nothing due, look again this often (a deadline set by another instance).
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// After a database error, try again this soon.

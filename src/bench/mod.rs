@@ -221,6 +221,7 @@ async fn run_on(url: &str, opts: &Options, progress: &impl Fn(&str)) -> anyhow::
         engine.handle(&msg).await?;
         samples.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    figures.info("intake_p50_ms", percentile(&mut samples, 50.0), "ms");
     figures.at_most("intake_p99_ms", percentile(&mut samples, 99.0), "ms", 5.0);
 
     progress(&format!("claims: a backlog of {} due steps", plan.backlog));
