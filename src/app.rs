@@ -19,6 +19,11 @@ use crate::scheduler::Scheduler;
 use crate::store::SqlStore;
 use crate::webhook::{Router, WebhookSink};
 
+/// For `serve` and `console`, which schedule and send: with SQLite, one process per file.
+fn lock_database(settings: &Settings) -> anyhow::Result<Option<std::fs::File>> {
+    SqlStore::lock_process(&settings.database_url)
+}
+
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
     SqlStore::open(&settings.database_url)
         .await
@@ -45,6 +50,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// `recourse console`: the chat in the terminal. Reads a script when stdin is not a terminal.
 pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()> {
+    let _lock = lock_database(&settings)?;
     let store = open_store(&settings).await?;
     let svc = Arc::new(Services::from_settings(&settings)?);
     let clock = console_clock(&store).await?;
@@ -83,6 +89,7 @@ impl Sink for LogSink {
 
 /// `recourse serve`: the scheduler and the outbox, until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let _lock = lock_database(&settings)?;
     let store = open_store(&settings).await?;
     let svc = Arc::new(Services::from_settings(&settings)?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

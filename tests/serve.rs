@@ -64,6 +64,18 @@ async fn serve_catches_up_sends_and_stops_on_sigterm() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // A second process on the same SQLite file refuses to start, saying why.
+    let second = Command::new(env!("CARGO_BIN_EXE_recourse"))
+        .args(["--db", db.url(), "serve"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "second serve ran: {said}");
+    assert!(
+        said.contains("another recourse process") && said.contains("PostgreSQL"),
+        "{said}"
+    );
     let stopped = Instant::now();
     let kill = Command::new("kill")
         .arg("-TERM")

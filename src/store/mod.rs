@@ -23,15 +23,28 @@ pub enum SqlStore {
 impl SqlStore {
     /// `postgres://…` selects PostgreSQL; `sqlite:…` or a plain file path selects SQLite.
     pub async fn open(url: &str) -> anyhow::Result<SqlStore> {
+        match SqlStore::sqlite_url(url) {
+            Some(url) => Ok(SqlStore::Sqlite(sqlite::Backend::open(&url).await?)),
+            None => Ok(SqlStore::Postgres(postgres::Backend::open(url).await?)),
+        }
+    }
+
+    /// With SQLite, claims the database for this process (see `sqlite::Backend::lock_process`);
+    /// keep the returned guard for as long as the process runs. PostgreSQL needs none.
+    pub fn lock_process(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+        match SqlStore::sqlite_url(url) {
+            Some(url) => sqlite::Backend::lock_process(&url).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn sqlite_url(url: &str) -> Option<String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(SqlStore::Postgres(postgres::Backend::open(url).await?))
+            None
+        } else if url.starts_with("sqlite:") {
+            Some(url.to_string())
         } else {
-            let url = if url.starts_with("sqlite:") {
-                url.to_string()
-            } else {
-                format!("sqlite://{url}")
-            };
-            Ok(SqlStore::Sqlite(sqlite::Backend::open(&url).await?))
+            Some(format!("sqlite://{url}"))
         }
     }
 

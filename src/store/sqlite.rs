@@ -55,6 +55,34 @@ impl Backend {
         })
     }
 
+    /// Claims the database file for this process: with SQLite only one process schedules and
+    /// sends. The lock (`<file>.lock`, an OS file lock) goes when the process ends, however it
+    /// ends, so a crash never leaves it behind.
+    pub fn lock_process(url: &str) -> anyhow::Result<std::fs::File> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("not a valid SQLite location: {url}"))?;
+        let mut path = options.get_filename().as_os_str().to_owned();
+        path.push(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot create the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another recourse process (serve or console) is already using {}. With SQLite \
+                 only one process may run; stop the other one, or use PostgreSQL \
+                 (database_url = \"postgres://…\") to run several instances",
+                options.get_filename().display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
     async fn write_lock(&self) -> MutexGuard<'_, ()> {
         self.writer.lock().await
     }
