@@ -267,3 +267,81 @@ async fn a_new_case_wakes_the_sleeping_scheduler() {
         "the overdue reminder was not taken after the wake-up"
     );
 }
+
+/// Makes an SQLite database and its write-ahead log read-only (the immutable attribute, since
+/// the tests run as root, for whom file modes do not count) until dropped.
+struct ReadOnly(Vec<std::path::PathBuf>);
+
+impl ReadOnly {
+    fn set(db: &str) -> Option<ReadOnly> {
+        let files: Vec<std::path::PathBuf> = ["", "-wal"]
+            .iter()
+            .map(|s| std::path::PathBuf::from(format!("{db}{s}")))
+            .collect();
+        let ok = std::process::Command::new("chattr")
+            .arg("+i")
+            .args(&files)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("SKIPPED: cannot make files immutable here (chattr +i needs root on ext4)");
+            return None;
+        }
+        Some(ReadOnly(files))
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .args(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_sqlite_file_gets_a_plain_answer_and_nothing_is_lost() {
+    let db = TestDb::sqlite();
+    let app = App::new(db.url()).await;
+    let vic = person("vic");
+    let id = app.report(&vic, "wallet=Z contacted=now").await;
+    app.deliver().await;
+
+    let Some(read_only) = ReadOnly::set(db.url()) else {
+        return;
+    };
+    let msg = recourse::core::message::Incoming {
+        actor: vic.clone(),
+        chat: recourse::core::identity::ChatRef::Console,
+        private: true,
+        text: format!("/replied {id}"),
+        link: None,
+        locale_hint: None,
+    };
+    let err = app
+        .engine
+        .handle(&msg)
+        .await
+        .expect_err("file is read-only");
+    assert!(
+        matches!(err, recourse::core::engine::EngineError::Unavailable(_)),
+        "{err:?}"
+    );
+    let text = app.engine.error_text(&err, None);
+    assert!(text.contains("try again"), "{text}");
+    app.clock.advance(Duration::hours(25));
+    assert!(
+        app.scheduler.run_once(app.now()).await.is_err(),
+        "the scheduler notices"
+    );
+
+    drop(read_only);
+    // Catches up on the missed step; the reply that failed was not recorded, the case intact.
+    assert_eq!(app.scheduler.run_once(app.now()).await.unwrap(), 1);
+    let out = app.deliver().await;
+    assert_eq!(to_user(&out, "vic").len(), 1);
+    let s = app.say(&vic, &format!("/status {id}")).await;
+    assert!(s.contains("Support silent for 1d"), "{s}");
+    assert_consistent(&app, &id).await;
+}

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::Connection as _;
 use sqlx::postgres::PgPoolOptions;
 
 type Db = sqlx::Postgres;
@@ -23,6 +24,8 @@ impl Backend {
     pub async fn open(url: &str) -> anyhow::Result<Backend> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            // A connection left inside a transaction (its rollback failed) is not reused.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             // Fail fast when the server is away, so users hear "try again shortly" quickly.
             .acquire_timeout(Duration::from_secs(3))
             .connect(url)

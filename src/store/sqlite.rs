@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::Connection as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -41,6 +42,9 @@ impl Backend {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A transaction whose rollback failed (the file went read-only, the disk failed)
+            // leaves its connection inside it; such a connection is closed, not reused.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
