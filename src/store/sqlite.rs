@@ -39,7 +39,13 @@ impl Backend {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Commits never checkpoint: the task below does, so that a user's command never
+            // pays for copying the log back and the fsync that comes with it.
+            .pragma("wal_autocheckpoint", "0")
+            // 16 MB of page cache per connection instead of 2 MB: at a million cases the
+            // indexes the scheduler walks no longer come from the kernel page by page.
+            .pragma("cache_size", "-16384");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             // A transaction whose rollback failed (the file went read-only, the disk failed)
@@ -53,6 +59,7 @@ impl Backend {
             .run(&pool)
             .await
             .context("failed to apply the SQLite migrations")?;
+        tokio::spawn(checkpoints(pool.clone()));
         Ok(Backend {
             pool,
             writer: Arc::new(Mutex::new(())),
@@ -108,5 +115,24 @@ macro_rules! json_rows {
 }
 
 const VERSION_QUERY: &str = "select sqlite_version()";
+
+/// Copies the write-ahead log back into the database every second, beside the writers (a
+/// passive checkpoint never blocks them), until the pool closes.
+async fn checkpoints(pool: sqlx::SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !pool.is_closed() {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                break;
+            }
+            tracing::debug!(error = %e, "checkpoint failed; will try again");
+        }
+    }
+}
 
 include!("common.rs");
