@@ -20,14 +20,15 @@ use crate::store::SqlStore;
 use crate::webhook::{Router, WebhookSink};
 
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
-    SqlStore::open(&settings.database_url)
+    let store = SqlStore::open(&settings.database_url)
         .await
         .with_context(|| {
             format!(
                 "could not open the database ({})",
                 redact_url(&settings.database_url)
             )
-        })
+        })?;
+    Ok(store.with_outbox_lease(settings.delivery.lease))
 }
 
 /// Hides a password in a database URL before it is printed.

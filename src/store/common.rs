@@ -13,6 +13,9 @@ use crate::core::ports::{CaseMessage, Change, OutboxItem, Saved, StoreError, Sto
 type Conn = <Db as sqlx::Database>::Connection;
 type R<T> = Result<T, StoreError>;
 
+/// How long the outbox leases rows unless `SqlStore::with_outbox_lease` says otherwise.
+const DEFAULT_LEASE_MS: i64 = 60_000;
+
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -453,7 +456,7 @@ impl Backend {
         let _w = self.write_lock().await;
         // Lease the rows so that another instance does not send them at the same time; a lease
         // left by a crashed instance expires and the message is picked up again.
-        let lease = ms(now) + 60_000;
+        let lease = ms(now) + self.lease_ms;
         let sql = format!(
             "UPDATE outbox SET lease_until = $2 WHERE id IN (SELECT id FROM outbox{BY_PENDING} \
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \

@@ -35,6 +35,16 @@ impl SqlStore {
         }
     }
 
+    /// Leases outbox rows for `lease` (`delivery.lease`) instead of the default 60 s.
+    pub fn with_outbox_lease(mut self, lease: std::time::Duration) -> SqlStore {
+        let ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        match &mut self {
+            SqlStore::Sqlite(b) => b.lease_ms = ms,
+            SqlStore::Postgres(b) => b.lease_ms = ms,
+        }
+        self
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             SqlStore::Sqlite(_) => "sqlite",
