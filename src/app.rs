@@ -25,14 +25,15 @@ fn lock_database(settings: &Settings) -> anyhow::Result<Option<std::fs::File>> {
 }
 
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
-    SqlStore::open(&settings.database_url)
+    let store = SqlStore::open(&settings.database_url)
         .await
         .with_context(|| {
             format!(
                 "could not open the database ({})",
                 redact_url(&settings.database_url)
             )
-        })
+        })?;
+    Ok(store.with_outbox_lease(settings.delivery.lease))
 }
 
 /// Hides a password in a database URL before it is printed.

@@ -245,6 +245,11 @@ impl Settings {
                 "limits.max_message_chars must be at least 200".to_string(),
             ));
         }
+        if settings.delivery.lease < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid(
+                "delivery.lease must be at least 1s".to_string(),
+            ));
+        }
         Ok(settings)
     }
 

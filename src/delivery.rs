@@ -88,6 +88,10 @@ impl<S: Store, K: Sink> Delivery<S, K> {
     ) -> Result<usize, StoreError> {
         let mut sent = 0;
         loop {
+            // Lease each batch from the time it is taken, not from the start of the drain: in
+            // a drain longer than the lease (a backlog) later batches would be leased already
+            // expired, and another instance would send them at the same time.
+            let now = now.max(self.clock.now());
             let batch = self.store.outbox_pending(now, BATCH).await?;
             if batch.is_empty() {
                 return Ok(sent);

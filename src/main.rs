@@ -42,15 +42,24 @@ enum Cmd {
     /// Measure the store, scheduler, engine and outbox on a throwaway database (`--db`: a new
     /// SQLite file or a postgres:// server URL; default a temporary SQLite file).
     Bench {
-        /// Open cases to build.
-        #[arg(long, default_value_t = 1_000_000)]
-        cases: u64,
-        /// 100,000 cases and shorter phases (under two minutes on a laptop).
+        /// Open cases to build (default 1,000,000); with --crash, steps falling due (20,000).
+        #[arg(long)]
+        cases: Option<u64>,
+        /// 100,000 cases and shorter phases (under two minutes on a laptop); with --crash,
+        /// 2,000 steps.
         #[arg(long)]
         quick: bool,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// The crash test instead: two `recourse serve` processes on one PostgreSQL database
+        /// (`--db postgres://…`), one killed with SIGKILL and restarted while steps fall due;
+        /// exits non-zero unless every step ran once and every webhook message arrived.
+        #[arg(long)]
+        crash: bool,
+        /// With --crash: how many times a service is killed.
+        #[arg(long, default_value_t = 5, requires = "crash")]
+        kills: u32,
     },
 }
 
@@ -68,12 +77,22 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    if let Cmd::Bench { cases, quick, json } = cli.command {
-        let cases = if quick && cases == 1_000_000 {
-            100_000
-        } else {
-            cases
-        };
+    if let Cmd::Bench {
+        cases,
+        quick,
+        json,
+        crash: true,
+        kills,
+    } = cli.command
+    {
+        let steps = cases.unwrap_or(if quick { 2_000 } else { 20_000 });
+        return crash_bench(cli.db, steps, kills, json);
+    }
+    if let Cmd::Bench {
+        cases, quick, json, ..
+    } = cli.command
+    {
+        let cases = cases.unwrap_or(if quick { 100_000 } else { 1_000_000 });
         return bench(
             recourse::bench::Options {
                 db: cli.db,
@@ -249,5 +268,63 @@ fn bench(opts: recourse::bench::Options, json: bool) -> ExitCode {
             eprintln!("recourse bench: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn crash_bench(db: Option<String>, steps: u64, kills: u32, json: bool) -> ExitCode {
+    let Some(db) = db.filter(|d| d.starts_with("postgres://") || d.starts_with("postgresql://"))
+    else {
+        eprintln!(
+            "recourse bench --crash: needs --db postgres://… (a PostgreSQL server where a \
+             throwaway database is created): two services share one database"
+        );
+        return ExitCode::from(2);
+    };
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("recourse bench --crash: cannot find the recourse binary: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("recourse: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let started = std::time::Instant::now();
+    let opts = recourse::bench::crash::CrashOptions {
+        db,
+        steps,
+        kills,
+        exe,
+    };
+    let report = runtime.block_on(recourse::bench::crash::run(opts, |phase| {
+        eprintln!("crash [{:>5.1} s] {phase}", started.elapsed().as_secs_f64())
+    }));
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("recourse bench --crash: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("recourse bench --crash: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", report.table());
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

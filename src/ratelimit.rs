@@ -106,12 +106,17 @@ impl PlatformLimits {
     }
 }
 
-/// `[delivery]` settings: the limits per platform.
+/// `[delivery]` settings: the limits per platform, and the outbox's lease.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliverySettings {
     pub telegram: PlatformLimits,
     pub discord: PlatformLimits,
+    /// How long an instance holds the messages it took from the outbox to send. Messages left
+    /// by an instance that crashed are sent by another (or by it, restarted) once this has
+    /// passed; a send that takes longer than this may be repeated by another instance.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
 }
 
 impl Default for DeliverySettings {
@@ -119,6 +124,7 @@ impl Default for DeliverySettings {
         DeliverySettings {
             telegram: PlatformLimits::TELEGRAM,
             discord: PlatformLimits::DISCORD,
+            lease: Duration::from_secs(60),
         }
     }
 }

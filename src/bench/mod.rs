@@ -1,6 +1,7 @@
 //! `recourse bench`: builds its own cases in a throwaway database and measures the real store,
 //! scheduler, engine and outbox against the targets in the README. No network, no tokens.
 
+pub mod crash;
 mod timed;
 
 use std::collections::HashMap;

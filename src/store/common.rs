@@ -13,6 +13,9 @@ use crate::core::ports::{CaseMessage, Change, OutboxItem, Saved, StoreError, Sto
 type Conn = <Db as sqlx::Database>::Connection;
 type R<T> = Result<T, StoreError>;
 
+/// How long the outbox leases rows unless `SqlStore::with_outbox_lease` says otherwise.
+const DEFAULT_LEASE_MS: i64 = 60_000;
+
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -453,7 +456,7 @@ impl Backend {
         let _w = self.write_lock().await;
         // Lease the rows so that another instance does not send them at the same time; a lease
         // left by a crashed instance expires and the message is picked up again.
-        let lease = ms(now) + 60_000;
+        let lease = ms(now) + self.lease_ms;
         let sql = format!(
             "UPDATE outbox SET lease_until = $2 WHERE id IN (SELECT id FROM outbox{BY_PENDING} \
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
@@ -608,5 +611,42 @@ impl Backend {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    pub async fn audit(&self) -> R<crate::store::Audit> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM escalations) AS escalations, \
+             (SELECT COUNT(DISTINCT case_id) FROM escalations) AS escalated_cases, \
+             (SELECT COUNT(*) FROM events WHERE kind = 'step_taken') AS step_events, \
+             (SELECT CAST(COALESCE(SUM(n - 1), 0) AS BIGINT) FROM (SELECT COUNT(*) AS n \
+              FROM events WHERE kind = 'step_taken' GROUP BY case_id, data) AS g) AS duplicates, \
+             (SELECT COUNT(*) FROM outbox) AS outbox, \
+             (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) AS pending, \
+             (SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL) AS failed",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |col: &str| -> R<u64> {
+            let v: i64 = row.try_get(col)?;
+            Ok(u64::try_from(v).unwrap_or(0))
+        };
+        Ok(crate::store::Audit {
+            escalations: n("escalations")?,
+            escalated_cases: n("escalated_cases")?,
+            step_events: n("step_events")?,
+            duplicate_step_events: n("duplicates")?,
+            outbox: n("outbox")?,
+            outbox_pending: n("pending")?,
+            outbox_failed: n("failed")?,
+        })
+    }
+
+    pub async fn webhook_keys(&self) -> R<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT dedupe_key FROM outbox WHERE recipient = $1 ORDER BY id")
+                .bind(json(&Recipient::Webhook)?)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }

@@ -13,6 +13,24 @@ use crate::core::ports::{
     CaseMessage, Change, OutboxItem, Saved, Store, StoreError, StoreResult, StoredCase, Taken,
 };
 
+/// Counts over the whole database, read for `recourse bench --crash`'s verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Audit {
+    /// Rows in the escalation log: steps taken.
+    pub escalations: u64,
+    /// Cases with at least one step in the escalation log.
+    pub escalated_cases: u64,
+    /// `step_taken` events on all timelines.
+    pub step_events: u64,
+    /// `step_taken` events beyond the first for the same case, step and occurrence.
+    pub duplicate_step_events: u64,
+    pub outbox: u64,
+    /// Outbox rows neither sent nor failed.
+    pub outbox_pending: u64,
+    /// Outbox rows that failed for good.
+    pub outbox_failed: u64,
+}
+
 /// A store on the backend its URL names.
 #[derive(Clone)]
 pub enum SqlStore {
@@ -48,6 +66,16 @@ impl SqlStore {
         }
     }
 
+    /// Leases outbox rows for `lease` (`delivery.lease`) instead of the default 60 s.
+    pub fn with_outbox_lease(mut self, lease: std::time::Duration) -> SqlStore {
+        let ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        match &mut self {
+            SqlStore::Sqlite(b) => b.lease_ms = ms,
+            SqlStore::Postgres(b) => b.lease_ms = ms,
+        }
+        self
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             SqlStore::Sqlite(_) => "sqlite",
@@ -68,6 +96,22 @@ impl SqlStore {
         match self {
             SqlStore::Sqlite(b) => b.save_batch(changes).await,
             SqlStore::Postgres(b) => b.save_batch(changes).await,
+        }
+    }
+
+    /// The counts of [`Audit`].
+    pub async fn audit(&self) -> StoreResult<Audit> {
+        match self {
+            SqlStore::Sqlite(b) => b.audit().await,
+            SqlStore::Postgres(b) => b.audit().await,
+        }
+    }
+
+    /// The keys of every outbox row for the webhook, sent or not.
+    pub async fn webhook_keys(&self) -> StoreResult<Vec<String>> {
+        match self {
+            SqlStore::Sqlite(b) => b.webhook_keys().await,
+            SqlStore::Postgres(b) => b.webhook_keys().await,
         }
     }
 

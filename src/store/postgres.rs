@@ -17,6 +17,8 @@ const BY_PENDING: &str = "";
 #[derive(Clone)]
 pub struct Backend {
     pool: sqlx::PgPool,
+    /// See `SqlStore::with_outbox_lease`.
+    pub(super) lease_ms: i64,
 }
 
 impl Backend {
@@ -35,7 +37,10 @@ impl Backend {
             .run(&pool)
             .await
             .context("failed to apply the PostgreSQL migrations")?;
-        Ok(Backend { pool })
+        Ok(Backend {
+            pool,
+            lease_ms: DEFAULT_LEASE_MS,
+        })
     }
 
     /// PostgreSQL locks rows itself; nothing to serialise here.

@@ -25,6 +25,8 @@ const BY_PENDING: &str = " INDEXED BY outbox_pending";
 pub struct Backend {
     pool: sqlx::SqlitePool,
     writer: Arc<Mutex<()>>,
+    /// See `SqlStore::with_outbox_lease`.
+    pub(super) lease_ms: i64,
 }
 
 impl Backend {
@@ -63,6 +65,7 @@ impl Backend {
         Ok(Backend {
             pool,
             writer: Arc::new(Mutex::new(())),
+            lease_ms: DEFAULT_LEASE_MS,
         })
     }
 

@@ -159,6 +159,11 @@ impl Receiver {
         }
     }
 
+    /// Every idempotency key received so far.
+    pub fn keys(&self) -> HashSet<String> {
+        self.lock().keys.clone()
+    }
+
     pub fn total(&self) -> usize {
         self.stats().total
     }
