@@ -105,7 +105,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     let sink = Router::new(LogSink, WebhookSink::from_settings(&settings.webhook)?);
     let delivery = Delivery::new(store.clone(), sink, clock, wake_delivery)
-        .limited(Limiter::new(&settings.delivery, settings.platforms()));
+        .limited(Limiter::new(&settings.delivery, settings.platforms()))
+        .leasing(settings.delivery.lease);
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     {

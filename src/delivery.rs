@@ -46,6 +46,8 @@ pub struct Delivery<S: Store, K: Sink> {
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
     limiter: std::sync::Mutex<Limiter>,
+    /// How long a leased batch is worked on before the rest is leased afresh: half the lease.
+    hold: Duration,
 }
 
 impl<S: Store, K: Sink> Delivery<S, K> {
@@ -57,7 +59,14 @@ impl<S: Store, K: Sink> Delivery<S, K> {
             clock,
             wake,
             limiter: std::sync::Mutex::new(Limiter::new(&DeliverySettings::default(), Vec::new())),
+            hold: DeliverySettings::default().lease / 2,
         }
+    }
+
+    /// The store leases outbox rows for `lease` (`delivery.lease`); work within half of it.
+    pub fn leasing(mut self, lease: Duration) -> Self {
+        self.hold = lease / 2;
+        self
     }
 
     /// Sends within these limits instead.
@@ -87,12 +96,13 @@ impl<S: Store, K: Sink> Delivery<S, K> {
         cancel: &CancellationToken,
     ) -> Result<usize, StoreError> {
         let mut sent = 0;
-        loop {
+        'batches: loop {
             // Lease each batch from the time it is taken, not from the start of the drain: in
             // a drain longer than the lease (a backlog) later batches would be leased already
             // expired, and another instance would send them at the same time.
             let now = now.max(self.clock.now());
             let batch = self.store.outbox_pending(now, BATCH).await?;
+            let leased = Instant::now();
             if batch.is_empty() {
                 return Ok(sent);
             }
@@ -114,6 +124,13 @@ impl<S: Store, K: Sink> Delivery<S, K> {
                     .filter_map(|(i, q)| q.front().map(|item| (i, limiter.ready_at(&item.to, t))))
                     .min_by_key(|(i, at)| (*at, *i))
             } {
+                if leased.elapsed() > self.hold {
+                    // Half the lease is gone (slow sends, long waits): hand the rest back and
+                    // lease afresh, so that no message is sent after its lease ran out.
+                    let ids: Vec<i64> = queues.iter().flatten().map(|i| i.id).collect();
+                    self.store.outbox_release(&ids).await?;
+                    continue 'batches;
+                }
                 if ready > Instant::now() {
                     let give_back = ready - Instant::now() > MAX_WAIT
                         || tokio::select! {
