@@ -42,22 +42,26 @@ impl<S: Store> Timed<S> {
 }
 
 impl<S: Store> Store for Timed<S> {
-    async fn take_due<F>(&self, now: DateTime<Utc>, limit: u32, mut decide: F) -> StoreResult<Taken>
+    async fn take_due<F>(&self, now: DateTime<Utc>, limit: u32, decide: F) -> StoreResult<Taken>
     where
-        F: FnMut(StoredCase) -> Change + Send,
+        F: Fn(StoredCase) -> Change + Send + Sync,
     {
-        let mut stepped = Vec::new();
+        let stepped = Mutex::new(Vec::new());
         let taken = self
             .inner
             .take_due(now, limit, |sc| {
                 let change = decide(sc);
                 if change.step_key.is_some() {
-                    stepped.push(change.case.id.clone());
+                    stepped
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(change.case.id.clone());
                 }
                 change
             })
             .await?;
         let committed = Utc::now();
+        let stepped = stepped.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut claims = self.lock();
         for id in stepped {
             claims.entry(id).or_insert(committed);

@@ -115,6 +115,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn next_due_at(&self) -> impl Future<Output = StoreResult<Option<DateTime<Utc>>>> + Send;
     /// Claims up to `limit` cases whose deadline has passed, lets `decide` turn each into a
     /// change, and saves those changes, all while no other instance can claim the same cases.
+    /// `decide` may run on several threads at once for one batch.
     fn take_due<F>(
         &self,
         now: DateTime<Utc>,
@@ -122,7 +123,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         decide: F,
     ) -> impl Future<Output = StoreResult<Taken>> + Send
     where
-        F: FnMut(StoredCase) -> Change + Send;
+        F: Fn(StoredCase) -> Change + Send + Sync;
 
     fn outbox_pending(
         &self,

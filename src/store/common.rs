@@ -261,6 +261,40 @@ async fn insert_outgoing(conn: &mut Conn, out: &[(&Outgoing, DateTime<Utc>)]) ->
     Ok(())
 }
 
+/// Below this many claimed cases a batch is decided on the calling thread alone.
+const PARALLEL_MIN: usize = 64;
+
+/// Reads and decides the claimed rows, spread over the machine's cores: rendering a step's
+/// messages is most of a claim's work, and the database waits for it inside the transaction.
+fn decide_all<F>(rows: &[<Db as sqlx::Database>::Row], decide: &F) -> R<Vec<Change>>
+where
+    F: Fn(StoredCase) -> Change + Sync,
+{
+    let one = |part: &[<Db as sqlx::Database>::Row]| {
+        part.iter()
+            .map(|row| stored(row).map(decide))
+            .collect::<R<Vec<Change>>>()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || rows.len() < PARALLEL_MIN {
+        return one(rows);
+    }
+    let size = rows.len().div_ceil(threads);
+    let mut parts = rows.chunks(size);
+    let first = parts.next().unwrap_or(&[]);
+    std::thread::scope(|s| {
+        let others: Vec<_> = parts.map(|part| s.spawn(move || one(part))).collect();
+        let mut changes = one(first)?;
+        for h in others {
+            let part = h
+                .join()
+                .map_err(|_| StoreError::Failed(anyhow::anyhow!("deciding a claimed batch panicked")))?;
+            changes.extend(part?);
+        }
+        Ok(changes)
+    })
+}
+
 impl Backend {
     pub async fn save(&self, ch: &Change) -> R<Saved> {
         Ok(self.save_batch(std::slice::from_ref(ch)).await?[0])
@@ -412,9 +446,9 @@ impl Backend {
         Ok(due.map(from_ms))
     }
 
-    pub async fn take_due<F>(&self, now: DateTime<Utc>, limit: u32, mut decide: F) -> R<Taken>
+    pub async fn take_due<F>(&self, now: DateTime<Utc>, limit: u32, decide: F) -> R<Taken>
     where
-        F: FnMut(StoredCase) -> Change + Send,
+        F: Fn(StoredCase) -> Change + Send + Sync,
     {
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
@@ -428,10 +462,7 @@ impl Backend {
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
-        let changes = rows
-            .iter()
-            .map(|row| stored(row).map(&mut decide))
-            .collect::<R<Vec<Change>>>()?;
+        let changes = decide_all(&rows, &decide)?;
         let saved = write_batch(&mut tx, &changes).await?;
         if saved.contains(&Saved::Conflict) {
             // The rows are locked (PostgreSQL) or the database is (SQLite): this cannot happen

@@ -196,7 +196,7 @@ impl Store for SqlStore {
     }
     async fn take_due<F>(&self, now: DateTime<Utc>, limit: u32, decide: F) -> StoreResult<Taken>
     where
-        F: FnMut(StoredCase) -> Change + Send,
+        F: Fn(StoredCase) -> Change + Send + Sync,
     {
         dispatch!(self, b => b.take_due(now, limit, decide).await)
     }
