@@ -90,8 +90,18 @@ impl Sink for LogSink {
 
 /// `recourse serve`: the scheduler and the outbox, until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // Listen first: a stop asked for while the service is still connecting is a clean stop
+    // too, not the default action of SIGTERM (found by the crash test, which restarts a
+    // service moments before stopping both).
+    let mut stop = Shutdown::listen();
     let _lock = lock_database(&settings)?;
-    let store = open_store(&settings).await?;
+    let store = tokio::select! {
+        store = open_store(&settings) => store?,
+        () = stop.wait() => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
     let svc = Arc::new(Services::from_settings(&settings)?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wake_scheduler = Arc::new(Notify::new());
@@ -122,7 +132,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         backend = store.backend_name(),
         "recourse is running; Ctrl-C to stop"
     );
-    shutdown_signal().await;
+    stop.wait().await;
     tracing::info!("stopping: finishing work in flight");
     cancel.cancel();
     tracker.wait().await;
@@ -130,28 +140,46 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C and SIGTERM, listened for from the moment this is made.
+struct Shutdown {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Shutdown {
+    fn listen() -> Shutdown {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(term), Ok(int)) => Shutdown {
+                    signals: Some((term, int)),
+                },
+                (Err(e), _) | (_, Err(e)) => {
                     tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
-                    if let Err(e) = tokio::signal::ctrl_c().await {
-                        tracing::error!(error = %e, "cannot listen for Ctrl-C");
-                    }
-                    return;
+                    Shutdown { signals: None }
                 }
-            };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => if let Err(e) = r { tracing::error!(error = %e, "Ctrl-C handler failed") },
-            _ = term.recv() => {}
+            }
         }
+        #[cfg(not(unix))]
+        Shutdown {}
     }
-    #[cfg(not(unix))]
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        tracing::error!(error = %e, "cannot listen for Ctrl-C");
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        if let Some((term, int)) = &mut self.signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+        }
     }
 }
 

@@ -97,3 +97,44 @@ async fn serve_catches_up_sends_and_stops_on_sigterm() {
         "message text never reaches the log: {log}"
     );
 }
+
+/// A stop asked for while the service is still connecting to its database is a clean stop:
+/// exit 0, not death by the signal's default action.
+#[tokio::test]
+async fn sigterm_while_connecting_is_a_clean_stop() {
+    // A "database server" that accepts the connection and never answers, so `serve` is held
+    // in its start-up.
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "postgres://recourse@{}/recourse",
+        server.local_addr().unwrap()
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_recourse"))
+        .args(["--db", &url, "serve"])
+        .env("RECOURSE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_held, _) = tokio::time::timeout(Duration::from_secs(30), server.accept())
+        .await
+        .expect("serve never connected")
+        .unwrap();
+    let stopped = Instant::now();
+    let kill = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit status {:?}: {log}", out.status);
+    assert!(log.contains("stopped while starting"), "{log}");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "took {:?} to stop",
+        stopped.elapsed()
+    );
+}
