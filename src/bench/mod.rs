@@ -199,13 +199,29 @@ async fn run_on(url: &str, opts: &Options, progress: &impl Fn(&str)) -> anyhow::
     progress("memory of an idle `recourse serve`");
     figures.at_most("rss_idle_mb", rss_idle_mb(url).await?, "MB", 40.0);
 
-    progress("next-deadline query");
+    progress("settling: VACUUM ANALYZE on PostgreSQL, a WAL checkpoint on SQLite");
+    store.settle().await?;
+
+    progress("round trip and next-deadline query");
+    let mut samples = Vec::with_capacity(plan.next_due_queries);
+    for _ in 0..plan.next_due_queries {
+        let t = Instant::now();
+        store.round_trip().await?;
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    figures.info("round_trip_p50_us", percentile(&mut samples, 50.0), "µs");
+    figures.info("round_trip_p99_us", percentile(&mut samples, 99.0), "µs");
     let mut samples = Vec::with_capacity(plan.next_due_queries);
     for _ in 0..plan.next_due_queries {
         let t = Instant::now();
         store.next_due_at().await?;
         samples.push(t.elapsed().as_secs_f64() * 1e6);
     }
+    figures.info(
+        "next_due_query_p50_us",
+        percentile(&mut samples, 50.0),
+        "µs",
+    );
     figures.at_most(
         "next_due_query_p99_us",
         percentile(&mut samples, 99.0),

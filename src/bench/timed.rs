@@ -10,7 +10,7 @@ use crate::core::case::{CaseId, Event};
 use crate::core::identity::{ChatRef, UserRef};
 use crate::core::message::Outgoing;
 use crate::core::ports::{
-    CaseMessage, Change, OutboxItem, Saved, Store, StoreResult, StoredCase, Taken,
+    CaseMessage, Change, Conversation, OutboxItem, Saved, Store, StoreResult, StoredCase, Taken,
 };
 
 #[derive(Clone)]
@@ -90,8 +90,13 @@ impl<S: Store> Store for Timed<S> {
     async fn case_messages(&self, id: &CaseId) -> StoreResult<Vec<CaseMessage>> {
         self.inner.case_messages(id).await
     }
-    async fn dialogue(&self, user: &UserRef, chat: &ChatRef) -> StoreResult<Option<String>> {
-        self.inner.dialogue(user, chat).await
+    async fn conversation(
+        &self,
+        locale_key: &str,
+        user: &UserRef,
+        chat: &ChatRef,
+    ) -> StoreResult<Conversation> {
+        self.inner.conversation(locale_key, user, chat).await
     }
     async fn set_dialogue(
         &self,

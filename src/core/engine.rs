@@ -206,17 +206,15 @@ impl<S: Store> Engine<S> {
         }))
     }
 
-    async fn user_locale(&self, msg: &Incoming) -> Result<Locale, EngineError> {
-        let stored = self.store.get_setting(&locale_key(&msg.actor.user)).await?;
-        Ok(stored
-            .as_deref()
+    async fn decide(&self, msg: &Incoming, now: DateTime<Utc>) -> Result<Outcome, EngineError> {
+        let user = &msg.actor.user;
+        let conv = (self.store)
+            .conversation(&locale_key(user), user, &msg.chat)
+            .await?;
+        let locale = (conv.locale.as_deref())
             .and_then(Locale::parse)
             .or(msg.locale_hint)
-            .unwrap_or(self.svc.default_locale))
-    }
-
-    async fn decide(&self, msg: &Incoming, now: DateTime<Utc>) -> Result<Outcome, EngineError> {
-        let locale = self.user_locale(msg).await?;
+            .unwrap_or(self.svc.default_locale);
         let cx = Ctx { msg, now, locale };
         if msg.text.chars().count() > self.svc.max_chars {
             return self.reply(
@@ -225,10 +223,8 @@ impl<S: Store> Engine<S> {
                 context! { max => self.svc.max_chars },
             );
         }
-        let intake = match self.store.dialogue(&msg.actor.user, &msg.chat).await? {
-            Some(s) => serde_json::from_str::<Intake>(&s).ok(),
-            None => None,
-        };
+        let intake =
+            (conv.dialogue.as_deref()).and_then(|s| serde_json::from_str::<Intake>(s).ok());
         let parsed = command::parse(&msg.text);
         if let Some(outcome) = self.screen(&cx, &parsed, intake.as_ref())? {
             return Ok(outcome);

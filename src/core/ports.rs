@@ -8,6 +8,13 @@ use crate::core::identity::{ChatRef, UserRef};
 use crate::core::message::{Attachment, Outgoing, Recipient};
 
 /// A case as loaded, with the version its next save must match.
+/// See [`Store::conversation`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conversation {
+    pub locale: Option<String>,
+    pub dialogue: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCase {
     pub case: Case,
@@ -98,11 +105,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: &CaseId,
     ) -> impl Future<Output = StoreResult<Vec<CaseMessage>>> + Send;
 
-    fn dialogue(
+    /// What the engine reads before every message, in one query: the setting `locale_key`
+    /// (the person's language) and the person's dialogue state in this chat.
+    fn conversation(
         &self,
+        locale_key: &str,
         user: &UserRef,
         chat: &ChatRef,
-    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    ) -> impl Future<Output = StoreResult<Conversation>> + Send;
     fn set_dialogue(
         &self,
         user: &UserRef,

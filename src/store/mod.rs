@@ -10,7 +10,8 @@ use crate::core::case::{CaseId, Event};
 use crate::core::identity::{ChatRef, UserRef};
 use crate::core::message::Outgoing;
 use crate::core::ports::{
-    CaseMessage, Change, OutboxItem, Saved, Store, StoreError, StoreResult, StoredCase, Taken,
+    CaseMessage, Change, Conversation, OutboxItem, Saved, Store, StoreError, StoreResult,
+    StoredCase, Taken,
 };
 
 /// Counts over the whole database, read for `recourse bench --crash`'s verdict.
@@ -80,6 +81,23 @@ impl SqlStore {
         match self {
             SqlStore::Sqlite(_) => "sqlite",
             SqlStore::Postgres(_) => "postgres",
+        }
+    }
+
+    /// See the backends' `SETTLE`: the benchmark's way to measure latency after a bulk load
+    /// the way a running service sees it, not while the server digests the load.
+    pub async fn settle(&self) -> StoreResult<()> {
+        match self {
+            SqlStore::Sqlite(b) => b.settle().await,
+            SqlStore::Postgres(b) => b.settle().await,
+        }
+    }
+
+    /// One `SELECT 1`, for benchmark reports.
+    pub async fn round_trip(&self) -> StoreResult<()> {
+        match self {
+            SqlStore::Sqlite(b) => b.round_trip().await,
+            SqlStore::Postgres(b) => b.round_trip().await,
         }
     }
 
@@ -179,8 +197,13 @@ impl Store for SqlStore {
     async fn case_messages(&self, id: &CaseId) -> StoreResult<Vec<CaseMessage>> {
         dispatch!(self, b => b.case_messages(id).await)
     }
-    async fn dialogue(&self, user: &UserRef, chat: &ChatRef) -> StoreResult<Option<String>> {
-        dispatch!(self, b => b.dialogue(user, chat).await)
+    async fn conversation(
+        &self,
+        locale_key: &str,
+        user: &UserRef,
+        chat: &ChatRef,
+    ) -> StoreResult<Conversation> {
+        dispatch!(self, b => b.conversation(locale_key, user, chat).await)
     }
     async fn set_dialogue(
         &self,

@@ -52,7 +52,16 @@ impl Backend {
             .max_connections(4)
             // A transaction whose rollback failed (the file went read-only, the disk failed)
             // leaves its connection inside it; such a connection is closed, not reused.
-            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+            //
+            // SQLite also opens a file it may not write read-only, silently, and such a
+            // connection stays read-only when the file is writable again: one opened while
+            // the disk was read-only would fail every write after the disk came back. It is
+            // closed too, so the pool opens a fresh one.
+            .before_acquire(|conn, _| {
+                Box::pin(
+                    async move { Ok(!conn.is_in_transaction() && !opened_read_only(conn).await) },
+                )
+            })
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
@@ -101,6 +110,12 @@ impl Backend {
         self.writer.lock().await
     }
 
+    /// New cases go through the general transaction: SQLite is in the process, so statements
+    /// cost no round trips, and it has no data-modifying `WITH`.
+    async fn insert_new(&self, _changes: &[Change]) -> R<Option<Vec<Saved>>> {
+        Ok(None)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -121,7 +136,23 @@ macro_rules! json_rows {
     };
 }
 
+/// Whether SQLite opened this connection's database read-only (or the connection is broken).
+async fn opened_read_only(conn: &mut sqlx::SqliteConnection) -> bool {
+    let Ok(mut handle) = conn.lock_handle().await else {
+        return true;
+    };
+    let db = handle.as_raw_handle();
+    // SAFETY: `db` is the open connection's handle, held locked (no other thread uses it) for
+    // the call; the schema name is a NUL-terminated static string.
+    let read_only = unsafe { libsqlite3_sys::sqlite3_db_readonly(db.as_ptr(), c"main".as_ptr()) };
+    read_only == 1
+}
+
 const VERSION_QUERY: &str = "select sqlite_version()";
+/// After a bulk load the write-ahead log holds it all; copying it back once (as the checkpoint
+/// task would, a second at a time) lets readers find pages in the database file itself.
+const SETTLE: &str = "PRAGMA wal_checkpoint(TRUNCATE)";
+const SETTLE_MORE: &str = "";
 
 /// Copies the write-ahead log back into the database every second, beside the writers (a
 /// passive checkpoint never blocks them), until the pool closes.
