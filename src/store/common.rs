@@ -323,11 +323,6 @@ impl Backend {
     }
 
     pub async fn save_batch(&self, changes: &[Change]) -> R<Vec<Saved>> {
-        if changes.iter().all(|c| c.expected_version.is_none())
-            && let Some(saved) = self.insert_new(changes).await?
-        {
-            return Ok(saved);
-        }
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
         let saved = write_batch(&mut tx, changes).await?;

@@ -15,6 +15,8 @@ const BY_NEXT_DUE: &str = "";
 const BY_PENDING: &str = "";
 /// A pooled connection idle for longer than this is pinged before it is used again.
 const PING_IDLE: Duration = Duration::from_millis(500);
+/// A ping that takes longer than this (the acquire timeout is 3 s) counts as failed.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Backend {
@@ -40,7 +42,13 @@ impl Backend {
                     if conn.is_in_transaction() {
                         return Ok(false);
                     }
-                    Ok(meta.idle_for < PING_IDLE || conn.ping().await.is_ok())
+                    if meta.idle_for < PING_IDLE {
+                        return Ok(true);
+                    }
+                    // Bounded, so a half-open connection (its peer gone without a word)
+                    // is dropped and another taken within the acquire timeout.
+                    let ping = tokio::time::timeout(PING_TIMEOUT, conn.ping()).await;
+                    Ok(matches!(ping, Ok(Ok(()))))
                 })
             })
             // Fail fast when the server is away, so users hear "try again shortly" quickly.
@@ -60,55 +68,6 @@ impl Backend {
 
     /// PostgreSQL locks rows itself; nothing to serialise here.
     async fn write_lock(&self) {}
-
-    /// Writes changes that only create cases (a `/report`, seeding) as one statement: every
-    /// insert a data-modifying `WITH` of the next, in the statement's own transaction. Over a
-    /// network every statement is a round trip and the general path takes six (`BEGIN`, cases,
-    /// escalations, events, outbox, `COMMIT`); this takes one. A new case
-    /// cannot have taken a step already, so nothing here can be `StepAlreadyTaken`, and a
-    /// clash of ids fails the whole statement as it fails the general path.
-    async fn insert_new(&self, changes: &[Change]) -> R<Option<Vec<Saved>>> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "WITH c AS (INSERT INTO cases (id, reporter_platform, reporter_id, status, \
-                 needs_decision, silence_since, next_due_at, created_at, updated_at, version, \
-                 state) SELECT x.id, x.reporter_platform, x.reporter_id, x.status, \
-                 x.needs_decision, x.silence_since, x.next_due_at, x.created_at, x.updated_at, \
-                 1, x.state FROM {CASE_ROWS} RETURNING 1), \
-                 s AS (INSERT INTO escalations (case_id, step, taken_at) \
-                 SELECT x.case_id, x.step, x.taken_at FROM {} RETURNING 1), \
-                 e AS (INSERT INTO events (case_id, at, actor, kind, data) \
-                 SELECT x.case_id, x.at, x.actor, x.kind, x.data FROM {} ORDER BY x.ord \
-                 RETURNING 1), \
-                 o AS (INSERT INTO outbox (dedupe_key, case_id, recipient, body, created_at, \
-                 next_attempt_at, attachment) SELECT x.dedupe_key, x.case_id, x.recipient, \
-                 x.body, x.created_at, x.created_at, x.attachment FROM {} WHERE true \
-                 ORDER BY x.ord ON CONFLICT (dedupe_key) DO NOTHING RETURNING 1) \
-                 SELECT (SELECT count(*) FROM c) AS cases",
-                STEP_ROWS.replace("$1", "$2"),
-                EVENT_ROWS.replace("$1", "$3"),
-                OUTBOX_ROWS.replace("$1", "$4"),
-            )
-        });
-        let cases: Vec<CaseRow> = changes.iter().map(case_row).collect::<R<_>>()?;
-        let steps = step_rows(changes);
-        let events = event_rows(changes.iter())?;
-        let out = outgoing_of(changes.iter());
-        let written: i64 = sqlx::query_scalar(&SQL)
-            .bind(rows(&cases)?)
-            .bind(rows(&steps)?)
-            .bind(rows(&events)?)
-            .bind(rows(&outbox_rows(&out)?)?)
-            .fetch_one(&self.pool)
-            .await?;
-        if written != cases.len() as i64 {
-            return Err(StoreError::Failed(anyhow::anyhow!(
-                "{written} of {} new cases were written",
-                cases.len()
-            )));
-        }
-        Ok(Some(vec![Saved::Done; changes.len()]))
-    }
 
     pub async fn close(&self) {
         self.pool.close().await;

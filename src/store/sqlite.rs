@@ -56,7 +56,10 @@ impl Backend {
             // SQLite also opens a file it may not write read-only, silently, and such a
             // connection stays read-only when the file is writable again: one opened while
             // the disk was read-only would fail every write after the disk came back. It is
-            // closed too, so the pool opens a fresh one.
+            // closed too, so the pool opens a fresh one. That check passes through the
+            // connection's worker thread, so sqlx's own ping before each use (a second trip
+            // through it, for a connection that has no network to lose) is left off.
+            .test_before_acquire(false)
             .before_acquire(|conn, _| {
                 Box::pin(
                     async move { Ok(!conn.is_in_transaction() && !opened_read_only(conn).await) },
@@ -108,12 +111,6 @@ impl Backend {
 
     async fn write_lock(&self) -> MutexGuard<'_, ()> {
         self.writer.lock().await
-    }
-
-    /// New cases go through the general transaction: SQLite is in the process, so statements
-    /// cost no round trips, and it has no data-modifying `WITH`.
-    async fn insert_new(&self, _changes: &[Change]) -> R<Option<Vec<Saved>>> {
-        Ok(None)
     }
 
     pub async fn close(&self) {
