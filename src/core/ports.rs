@@ -7,7 +7,6 @@ use crate::core::case::{Case, CaseId, Event};
 use crate::core::identity::{ChatRef, UserRef};
 use crate::core::message::{Attachment, Outgoing, Recipient};
 
-/// A case as loaded, with the version its next save must match.
 /// See [`Store::conversation`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conversation {
@@ -15,6 +14,7 @@ pub struct Conversation {
     pub dialogue: Option<String>,
 }
 
+/// A case as loaded, with the version its next save must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCase {
     pub case: Case,

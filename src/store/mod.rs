@@ -144,6 +144,9 @@ impl SqlStore {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         use sqlx::Error as E;
+        if sqlite::is_read_only(&e) {
+            sqlite::saw_read_only();
+        }
         match &e {
             E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {
                 StoreError::Unavailable(e.to_string())

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -56,14 +57,19 @@ impl Backend {
             // SQLite also opens a file it may not write read-only, silently, and such a
             // connection stays read-only when the file is writable again: one opened while
             // the disk was read-only would fail every write after the disk came back. It is
-            // closed too, so the pool opens a fresh one. That check passes through the
-            // connection's worker thread, so sqlx's own ping before each use (a second trip
-            // through it, for a connection that has no network to lose) is left off.
+            // closed too, so the pool opens a fresh one. So is every connection that was open
+            // when some connection last answered "read-only": one whose write-ahead log was
+            // opened while the log was read-only keeps failing although its database is not.
+            // The check passes through the connection's worker thread, so sqlx's own ping
+            // before each use (a second trip through it, for a connection that has no network
+            // to lose) is left off.
             .test_before_acquire(false)
-            .before_acquire(|conn, _| {
-                Box::pin(
-                    async move { Ok(!conn.is_in_transaction() && !opened_read_only(conn).await) },
-                )
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    Ok(!conn.is_in_transaction()
+                        && !opened_before_read_only(meta.age)
+                        && !opened_read_only(conn).await)
+                })
             })
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
@@ -133,6 +139,40 @@ macro_rules! json_rows {
     };
 }
 
+/// The process's start, for [`READ_ONLY_SEEN`].
+static EPOCH: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+/// When a connection last answered "read-only" (SQLITE_READONLY), in milliseconds since
+/// [`EPOCH`] plus one; 0 for never.
+static READ_ONLY_SEEN: AtomicU64 = AtomicU64::new(0);
+
+fn since_epoch_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis())
+        .unwrap_or(u64::MAX)
+        .saturating_add(1)
+}
+
+/// Notes that a connection answered "read-only": every connection open now is suspect.
+pub(crate) fn saw_read_only() {
+    READ_ONLY_SEEN.store(since_epoch_ms(EPOCH.elapsed()), Ordering::Relaxed);
+}
+
+/// Whether an SQLite error is SQLITE_READONLY (primary code 8, or an extended one).
+pub(crate) fn is_read_only(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    (db.code().as_deref())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|n| n & 0xff == 8)
+}
+
+/// Whether a connection of this age was already open when "read-only" was last seen.
+fn opened_before_read_only(age: Duration) -> bool {
+    let seen = READ_ONLY_SEEN.load(Ordering::Relaxed);
+    seen != 0 && since_epoch_ms(EPOCH.elapsed().saturating_sub(age)) <= seen
+}
+
 /// Whether SQLite opened this connection's database read-only (or the connection is broken).
 async fn opened_read_only(conn: &mut sqlx::SqliteConnection) -> bool {
     let Ok(mut handle) = conn.lock_handle().await else {
@@ -162,6 +202,9 @@ async fn checkpoints(pool: sqlx::SqlitePool) {
             .execute(&pool)
             .await
         {
+            if is_read_only(&e) {
+                saw_read_only();
+            }
             if pool.is_closed() {
                 break;
             }
