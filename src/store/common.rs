@@ -143,7 +143,16 @@ async fn write_batch(conn: &mut Conn, changes: &[Change]) -> R<Vec<Saved>> {
     }
     // The escalation log decides which steps are still to take: its primary key admits each
     // (case, step#occurrence) once.
-    let steps = step_rows(changes);
+    let steps: Vec<StepRow> = changes
+        .iter()
+        .filter_map(|c| {
+            c.step_key.as_deref().map(|step| StepRow {
+                case_id: c.case.id.as_str(),
+                step,
+                taken_at: ms(c.at),
+            })
+        })
+        .collect();
     if !steps.is_empty() {
         let taken: Vec<String> = sqlx::query_scalar(&format!(
             "INSERT INTO escalations (case_id, step, taken_at) \
@@ -194,47 +203,8 @@ async fn write_batch(conn: &mut Conn, changes: &[Change]) -> R<Vec<Saved>> {
             .filter(|(_, s)| **s == Saved::Done)
             .map(|(c, _)| c)
     };
-    let events = event_rows(written())?;
-    if !events.is_empty() {
-        sqlx::query(&format!(
-            "INSERT INTO events (case_id, at, actor, kind, data) \
-             SELECT x.case_id, x.at, x.actor, x.kind, x.data FROM {EVENT_ROWS} ORDER BY x.ord"
-        ))
-        .bind(rows(&events)?)
-        .execute(&mut *conn)
-        .await?;
-    }
-    insert_outgoing(conn, &outgoing_of(written())).await?;
-    Ok(saved)
-}
-
-/// The steps `changes` take, for the escalation log.
-fn step_rows(changes: &[Change]) -> Vec<StepRow<'_>> {
-    changes
-        .iter()
-        .filter_map(|c| {
-            c.step_key.as_deref().map(|step| StepRow {
-                case_id: c.case.id.as_str(),
-                step,
-                taken_at: ms(c.at),
-            })
-        })
-        .collect()
-}
-
-/// The messages of `changes`, each with the instant its change was made.
-fn outgoing_of<'a>(
-    changes: impl Iterator<Item = &'a Change>,
-) -> Vec<(&'a Outgoing, DateTime<Utc>)> {
-    changes
-        .flat_map(|c| c.outgoing.iter().map(move |o| (o, c.at)))
-        .collect()
-}
-
-/// The events of `changes`, in order.
-fn event_rows<'a>(changes: impl Iterator<Item = &'a Change>) -> R<Vec<EventRow<'a>>> {
     let mut events = Vec::new();
-    for ch in changes {
+    for ch in written() {
         for ev in &ch.events {
             events.push(EventRow {
                 ord: events.len(),
@@ -246,11 +216,28 @@ fn event_rows<'a>(changes: impl Iterator<Item = &'a Change>) -> R<Vec<EventRow<'
             });
         }
     }
-    Ok(events)
+    if !events.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO events (case_id, at, actor, kind, data) \
+             SELECT x.case_id, x.at, x.actor, x.kind, x.data FROM {EVENT_ROWS} ORDER BY x.ord"
+        ))
+        .bind(rows(&events)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let out: Vec<(&Outgoing, DateTime<Utc>)> = written()
+        .flat_map(|c| c.outgoing.iter().map(move |o| (o, c.at)))
+        .collect();
+    insert_outgoing(conn, &out).await?;
+    Ok(saved)
 }
 
-fn outbox_rows<'a>(out: &[(&'a Outgoing, DateTime<Utc>)]) -> R<Vec<OutboxRow<'a>>> {
-    out.iter()
+async fn insert_outgoing(conn: &mut Conn, out: &[(&Outgoing, DateTime<Utc>)]) -> R<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let items = out
+        .iter()
         .enumerate()
         .map(|(ord, (o, at))| {
             Ok(OutboxRow {
@@ -263,14 +250,7 @@ fn outbox_rows<'a>(out: &[(&'a Outgoing, DateTime<Utc>)]) -> R<Vec<OutboxRow<'a>
                 attachment: o.attachment.as_ref().map(json).transpose()?,
             })
         })
-        .collect()
-}
-
-async fn insert_outgoing(conn: &mut Conn, out: &[(&Outgoing, DateTime<Utc>)]) -> R<()> {
-    if out.is_empty() {
-        return Ok(());
-    }
-    let items = outbox_rows(out)?;
+        .collect::<R<Vec<_>>>()?;
     sqlx::query(&format!(
         "INSERT INTO outbox (dedupe_key, case_id, recipient, body, created_at, next_attempt_at, \
          attachment) SELECT x.dedupe_key, x.case_id, x.recipient, x.body, x.created_at, \
