@@ -27,11 +27,14 @@ fn report() -> Incoming {
             moderator: false,
         },
         chat: ChatRef::Telegram { chat: 42 },
-        private: true,
-        text: "/report wallet=ExampleWallet how=seed chain=eth amount=\"1.2 ETH\" \
-               tx=0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 \
-               country=GB"
-            .into(),
+        place: recourse::core::message::Place::Private,
+        input: recourse::core::message::Input::Text(
+            "/report wallet=ExampleWallet how=seed chain=eth amount=\"1.2 ETH\" \
+             tx=0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 \
+             country=GB"
+                .into(),
+        ),
+        message: None,
         link: None,
         locale_hint: None,
     }
@@ -60,7 +63,7 @@ fn filed_case(svc: &Arc<Services>) -> Case {
 }
 
 fn step(c: &mut Criterion) {
-    let svc = Arc::new(Services::from_settings(&Settings::default()).expect("services"));
+    let svc = Arc::new(recourse::app::services(&Settings::default()).expect("services"));
     let case = filed_case(&svc);
     let due = svc.ladder.next_due(&case).expect("a next step").at;
     let state = serde_json::to_string(&case).expect("json");
@@ -90,7 +93,7 @@ fn step(c: &mut Criterion) {
 /// A `/report` handled by the engine on a real SQLite file: screening, parsing, the case and
 /// its events stored, and the reply (checklist, first-contact letter) rendered.
 fn intake(c: &mut Criterion) {
-    let svc = Arc::new(Services::from_settings(&Settings::default()).expect("services"));
+    let svc = Arc::new(recourse::app::services(&Settings::default()).expect("services"));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let url = dir.path().join("intake.db");

@@ -9,15 +9,74 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Settings;
+use crate::core::authorities::Directory;
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::engine::{Engine, Services};
 use crate::core::ports::OutboxItem;
+use crate::core::scam::ScamPatterns;
 use crate::delivery::{Delivery, SendError, Sink};
 use crate::platforms::console::{Console, ConsoleSink, console_clock};
 use crate::ratelimit::Limiter;
 use crate::scheduler::Scheduler;
 use crate::store::SqlStore;
 use crate::webhook::{Router, WebhookSink};
+
+/// What the core needs, built from the settings: templates, ladder, community, authorities
+/// (shipped plus `authorities.extra`), scam patterns (shipped plus `scam.extra_patterns`),
+/// and where moderator and public posts go. A missing data file stops the start, clearly.
+pub fn services(settings: &Settings) -> anyhow::Result<Services> {
+    settings.webhook.validate()?;
+    Ok(Services {
+        prompts: crate::prompts::Prompts::new()?,
+        ladder: settings.ladder()?,
+        community: settings.community.clone(),
+        default_locale: settings.default_locale,
+        public_locale: settings.public_locale(),
+        max_chars: settings.limits.max_message_chars,
+        authorities: authorities(settings)?,
+        scam: scam_patterns(settings)?,
+        scam_policy: settings.scam.policy(),
+        webhook: settings.webhook.enabled(),
+        destinations: settings.destinations(),
+    })
+}
+
+/// A data file named in the settings; a missing or unreadable one stops the start, clearly.
+fn read_setting_file(path: &std::path::Path, key: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {key} {}: {e}", path.display()))
+}
+
+/// The shipped authorities plus the settings' extra file. A broken entry is reported and
+/// skipped; the bot starts with the rest.
+fn authorities(settings: &Settings) -> anyhow::Result<Directory> {
+    let (mut directory, mut errors) = Directory::builtin();
+    if let Some(path) = &settings.authorities.extra {
+        let (extra, extra_errors) =
+            Directory::parse(&read_setting_file(path, "authorities.extra")?);
+        errors.extend(extra_errors);
+        directory.extend(extra);
+    }
+    for e in errors {
+        tracing::warn!(entry = e.index, name = ?e.name, problem = %e.problem, "authorities entry skipped");
+    }
+    Ok(directory)
+}
+
+/// The shipped recovery-scam patterns plus the settings' extra file, likewise.
+fn scam_patterns(settings: &Settings) -> anyhow::Result<ScamPatterns> {
+    let (mut patterns, mut errors) = ScamPatterns::builtin();
+    if let Some(path) = &settings.scam.extra_patterns {
+        let (extra, extra_errors) =
+            ScamPatterns::parse(&read_setting_file(path, "scam.extra_patterns")?);
+        errors.extend(extra_errors);
+        patterns.extend(extra);
+    }
+    for e in errors {
+        tracing::warn!(problem = %e, "scam pattern skipped");
+    }
+    Ok(patterns)
+}
 
 /// For `serve` and `console`, which schedule and send: with SQLite, one process per file.
 fn lock_database(settings: &Settings) -> anyhow::Result<Option<std::fs::File>> {
@@ -53,7 +112,7 @@ pub fn redact_url(url: &str) -> String {
 pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()> {
     let _lock = lock_database(&settings)?;
     let store = open_store(&settings).await?;
-    let svc = Arc::new(Services::from_settings(&settings)?);
+    let svc = Arc::new(services(&settings)?);
     let clock = console_clock(&store).await?;
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let wake = Arc::new(Notify::new());
@@ -82,7 +141,10 @@ pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()
 struct LogSink;
 
 impl Sink for LogSink {
-    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+    async fn send(
+        &self,
+        item: &OutboxItem,
+    ) -> Result<Option<crate::core::identity::MessageRef>, SendError> {
         tracing::info!(id = item.id, key = %item.key, to = ?item.to, "outgoing message (no platform adapter configured)");
         Ok(None)
     }
@@ -102,7 +164,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let svc = Arc::new(Services::from_settings(&settings)?);
+    let svc = Arc::new(services(&settings)?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wake_scheduler = Arc::new(Notify::new());
     let wake_delivery = Arc::new(Notify::new());

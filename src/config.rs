@@ -41,21 +41,7 @@ pub struct Settings {
     pub webhook: WebhookSettings,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Community {
-    /// The community's name, as public posts sign it (default: "this community").
-    pub name: Option<String>,
-    /// The wallet or company whose users the community helps (default: the wallet the victim
-    /// names, else "your wallet provider").
-    pub company: Option<String>,
-    /// Where the company's support can be reached; shown in checklists and letters.
-    pub support_email: Option<String>,
-    pub support_url: Option<String>,
-    pub support_social: Option<String>,
-    /// Language of public posts; defaults to `default_locale`.
-    pub public_locale: Option<Locale>,
-}
+pub use crate::core::policy::Community;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +83,16 @@ pub struct ScamSettings {
     /// More patterns, in the format of data/scam_patterns.toml; they add to the shipped ones
     /// (an entry with a shipped id replaces it).
     pub extra_patterns: Option<PathBuf>,
+}
+
+impl ScamSettings {
+    /// What the core needs of these settings.
+    pub fn policy(&self) -> crate::core::policy::ScamPolicy {
+        crate::core::policy::ScamPolicy {
+            delete: self.delete,
+            warn_in_channel: self.warn_in_channel,
+        }
+    }
 }
 
 impl Default for ScamSettings {
@@ -268,6 +264,13 @@ impl Settings {
         .filter(|(_, s)| s.token.is_some())
         .map(|(p, _)| p)
         .collect()
+    }
+
+    /// Where moderator and public posts go. The platform adapters add their destinations in
+    /// the Telegram and Discord issues; until then there are none, and one row per post goes
+    /// to no platform in particular (printed by the console, logged by `serve`).
+    pub fn destinations(&self) -> crate::core::policy::Destinations {
+        crate::core::policy::Destinations::default()
     }
 
     pub fn public_locale(&self) -> Locale {

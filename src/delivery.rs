@@ -12,7 +12,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::clock::Clock;
-use crate::core::ports::{OutboxItem, Store, StoreError};
+use crate::core::identity::MessageRef;
+use crate::core::message::{Op, Target};
+use crate::core::ports::{OutboxItem, RowState, Store, StoreError};
 use crate::ratelimit::{DeliverySettings, Limiter};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,13 +27,32 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// Where messages go: a platform adapter, or the console.
+/// Where messages go: a platform adapter, or the console. A sink carries out the row's
+/// [`crate::core::message::Op`]: a new message, or an edit or delete of `item.target`.
 pub trait Sink: Send + Sync {
     /// Sends one message; returns a reference to it (for later edits) if the platform has one.
     fn send(
         &self,
         item: &OutboxItem,
-    ) -> impl Future<Output = Result<Option<String>, SendError>> + Send;
+    ) -> impl Future<Output = Result<Option<MessageRef>, SendError>> + Send;
+}
+
+/// A [`Sink`] behind a pointer, so that one router can hold each platform's.
+pub trait DynSink: Send + Sync {
+    fn send_dyn<'a>(
+        &'a self,
+        item: &'a OutboxItem,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<MessageRef>, SendError>> + Send + 'a>>;
+}
+
+impl<K: Sink> DynSink for K {
+    fn send_dyn<'a>(
+        &'a self,
+        item: &'a OutboxItem,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<MessageRef>, SendError>> + Send + 'a>>
+    {
+        Box::pin(self.send(item))
+    }
 }
 
 const MAX_ATTEMPTS: u32 = 8;
@@ -156,12 +177,42 @@ impl<S: Store, K: Sink> Delivery<S, K> {
 
     /// Sends one message and records the outcome; true if it went out.
     async fn deliver(&self, item: &OutboxItem) -> Result<bool, StoreError> {
+        let mut item = item.clone();
+        let target = match &item.meta.op {
+            Op::Send => None,
+            Op::Edit { target } | Op::Delete { target } => Some(target.clone()),
+        };
+        match target {
+            None => {}
+            Some(Target::Message { message }) => item.target = Some(message),
+            Some(Target::Row { key }) => match self.store.outbox_row_state(&key).await? {
+                RowState::Sent(r) => item.target = r,
+                RowState::Pending => {
+                    // The message to edit has not gone out yet: try again once it may have.
+                    let now = self.clock.now();
+                    let wait = backoff(item.attempts);
+                    self.store
+                        .outbox_retry(item.id, now + wait, "waiting for the message it edits")
+                        .await?;
+                    return Ok(false);
+                }
+                RowState::Gone => {
+                    // Nothing to edit (that message never went out): not worth a note.
+                    let now = self.clock.now();
+                    self.store
+                        .outbox_failed(item.id, "the message it edits was never sent", now)
+                        .await?;
+                    return Ok(false);
+                }
+            },
+        }
+        let item = &item;
         let result = self.sink.send(item).await;
         self.limiter().record(&item.to, Instant::now());
         let now = self.clock.now();
         match result {
             Ok(r) => {
-                self.store.outbox_sent(item.id, r.as_deref(), now).await?;
+                self.store.outbox_sent(item.id, r.as_ref(), now).await?;
                 return Ok(true);
             }
             Err(SendError::Permanent(e)) => {

@@ -151,7 +151,7 @@ fn check_config(settings: &Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = recourse::core::engine::Services::from_settings(settings) {
+    if let Err(e) = recourse::app::services(settings) {
         eprintln!("{e:#}");
         return ExitCode::from(2);
     }

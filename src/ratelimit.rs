@@ -159,12 +159,17 @@ fn lanes(to: &Recipient, broadcast: &[Platform]) -> Vec<Lane> {
         Recipient::User {
             user: UserRef::Discord(id),
         } => chat(Platform::Discord, format!("dm:{id}"), false),
-        // The moderators' and the public channel exist on every platform the bot runs on;
-        // each copy counts as a group message there.
-        Recipient::Moderators | Recipient::Public => broadcast
-            .iter()
-            .flat_map(|p| chat(*p, format!("{to:?}"), true))
-            .collect(),
+        // One row per platform (the engine fans them out): a group message there.
+        Recipient::Moderators { platform: Some(p) } => chat(*p, "moderators".to_string(), true),
+        Recipient::Public { platform: Some(p) } => chat(*p, "public".to_string(), true),
+        // A row written for no platform in particular (none was configured when it was
+        // written) counts on every platform the bot runs on.
+        Recipient::Moderators { platform: None } | Recipient::Public { platform: None } => {
+            broadcast
+                .iter()
+                .flat_map(|p| chat(*p, format!("{to:?}"), true))
+                .collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -366,13 +371,18 @@ mod tests {
         let mut limiter = Limiter::new(&settings, vec![Platform::Telegram, Platform::Discord]);
         let now = Instant::now();
         for _ in 0..5 {
-            limiter.record(&Recipient::Moderators, now);
+            limiter.record(&Recipient::MODERATORS, now);
         }
         // Discord allows 5 per 5 s in a channel: the sixth waits five seconds.
         assert_eq!(
-            limiter.ready_at(&Recipient::Moderators, now),
+            limiter.ready_at(&Recipient::MODERATORS, now),
             now + Duration::from_secs(5)
         );
+        // A row fanned out to one platform counts only there.
+        let telegram_mods = Recipient::Moderators {
+            platform: Some(Platform::Telegram),
+        };
+        assert_eq!(limiter.ready_at(&telegram_mods, now), now);
         let console = Recipient::Chat {
             chat: ChatRef::Console,
         };
@@ -381,6 +391,6 @@ mod tests {
         }
         assert_eq!(limiter.ready_at(&console, now), now);
         limiter.prune(now + Duration::from_secs(120));
-        assert_eq!(limiter.ready_at(&Recipient::Moderators, now), now);
+        assert_eq!(limiter.ready_at(&Recipient::MODERATORS, now), now);
     }
 }

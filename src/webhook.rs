@@ -24,9 +24,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::WebhookSettings;
 use crate::core::clock::{Clock, SystemClock};
+use crate::core::identity::{MessageRef, Platform};
 use crate::core::message::Recipient;
 use crate::core::ports::OutboxItem;
-use crate::delivery::{SendError, Sink};
+use crate::delivery::{DynSink, SendError, Sink};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -128,7 +129,7 @@ impl WebhookSink {
 }
 
 impl Sink for WebhookSink {
-    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+    async fn send(&self, item: &OutboxItem) -> Result<Option<MessageRef>, SendError> {
         let timestamp = self.clock.now().timestamp();
         let signature = sign(
             self.secret.expose_secret().as_bytes(),
@@ -188,7 +189,7 @@ fn without_url(e: reqwest::Error) -> String {
 fn classify(
     status: reqwest::StatusCode,
     headers: &reqwest::header::HeaderMap,
-) -> Result<Option<String>, SendError> {
+) -> Result<Option<MessageRef>, SendError> {
     let code = status.as_u16();
     if status.is_success() {
         return Ok(None);
@@ -211,17 +212,29 @@ fn classify(
     }
 }
 
-/// Sends webhook rows through the webhook and every other row through the platform's sink.
+/// Sends each row to its platform's sink (one per running adapter), webhook rows through the
+/// webhook, and the rest (the console, rows for no platform in particular) through `inner`.
 pub struct Router<K: Sink> {
     inner: K,
     webhook: Option<WebhookSink>,
+    platforms: Vec<(Platform, Arc<dyn DynSink>)>,
 }
 
 impl<K: Sink> Router<K> {
     /// `webhook` is `None` when none is configured; a webhook row then fails permanently
     /// (none is queued while `webhook.url` is unset, but rows from an earlier run may remain).
     pub fn new(inner: K, webhook: Option<WebhookSink>) -> Self {
-        Router { inner, webhook }
+        Router {
+            inner,
+            webhook,
+            platforms: Vec::new(),
+        }
+    }
+
+    /// Rows for `platform` go to `sink`.
+    pub fn with_platform(mut self, platform: Platform, sink: Arc<dyn DynSink>) -> Self {
+        self.platforms.push((platform, sink));
+        self
     }
 
     pub fn inner(&self) -> &K {
@@ -230,13 +243,19 @@ impl<K: Sink> Router<K> {
 }
 
 impl<K: Sink> Sink for Router<K> {
-    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
-        match (&item.to, &self.webhook) {
-            (Recipient::Webhook, Some(w)) => w.send(item).await,
-            (Recipient::Webhook, None) => Err(SendError::Permanent(
-                "no webhook configured (webhook.url is not set)".to_string(),
-            )),
-            _ => self.inner.send(item).await,
+    async fn send(&self, item: &OutboxItem) -> Result<Option<MessageRef>, SendError> {
+        if item.to == Recipient::Webhook {
+            return match &self.webhook {
+                Some(w) => w.send(item).await,
+                None => Err(SendError::Permanent(
+                    "no webhook configured (webhook.url is not set)".to_string(),
+                )),
+            };
+        }
+        let platform = item.to.platform();
+        match self.platforms.iter().find(|(p, _)| Some(*p) == platform) {
+            Some((_, sink)) => sink.send_dyn(item).await,
+            None => self.inner.send(item).await,
         }
     }
 }

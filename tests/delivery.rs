@@ -40,7 +40,10 @@ fn limits(overall: &str, chat: &str, group: &str) -> DeliverySettings {
 struct TimedSink(Arc<Mutex<Vec<(Recipient, Instant)>>>);
 
 impl Sink for TimedSink {
-    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+    async fn send(
+        &self,
+        item: &OutboxItem,
+    ) -> Result<Option<recourse::core::identity::MessageRef>, SendError> {
         self.0
             .lock()
             .unwrap()
@@ -57,7 +60,7 @@ async fn a_chat_over_its_limit_is_handed_back_and_others_go_first(url: &str) {
         .enumerate()
         .map(|(i, chat)| Outgoing::fresh(None, tg(*chat), format!("message {i}")))
         .collect();
-    store.enqueue(&out).await.unwrap();
+    store.enqueue(&out, chrono::Utc::now()).await.unwrap();
     let settings = limits("30/1s", "1/1h", "20/1m");
     let sink = TimedSink::default();
     let delivery = Delivery::new(
@@ -102,7 +105,7 @@ async fn a_burst_keeps_every_window_on_the_real_clock() {
     let out: Vec<Outgoing> = (0..60)
         .map(|i| Outgoing::fresh(None, tg(chats[i % chats.len()]), format!("m{i}")))
         .collect();
-    store.enqueue(&out).await.unwrap();
+    store.enqueue(&out, chrono::Utc::now()).await.unwrap();
     let sink = TimedSink::default();
     let delivery = Delivery::new(
         store.clone(),

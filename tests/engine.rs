@@ -173,7 +173,7 @@ async fn secrets_are_refused_and_never_stored(url: &str) {
             .iter()
             .any(|o| matches!(o.to, Recipient::User { .. }) && o.text.contains("NEW wallet"))
     );
-    assert!(h.out.iter().any(|o| o.to == Recipient::Moderators));
+    assert!(h.out.iter().any(|o| o.to.is_moderators()));
     assert!(h.out.iter().all(|o| !o.text.contains("legal winner")));
     let h = app
         .handle(&person("dave"), &format!("look at {}", &TX[2..]), false)
@@ -695,7 +695,7 @@ async fn recovery_scams_in_channels_are_flagged_for_moderators(url: &str) {
     let alert = h
         .out
         .iter()
-        .find(|o| o.to == Recipient::Moderators)
+        .find(|o| o.to.is_moderators())
         .expect("moderators alerted");
     assert!(
         alert.text.contains("recovery scam") && alert.text.contains("spammer"),
@@ -737,7 +737,7 @@ async fn recovery_scams_in_channels_are_flagged_for_moderators(url: &str) {
         .handle(&person("spammer"), "专业追回被盗币，私信我帮你追回", false)
         .await;
     assert!(h.delete_original);
-    assert!(h.out.iter().any(|o| o.to == Recipient::Moderators));
+    assert!(h.out.iter().any(|o| o.to.is_moderators()));
     let h = strict
         .handle(
             &person("spammer"),

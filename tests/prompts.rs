@@ -105,7 +105,7 @@ fn variants(key: PromptKey) -> Vec<Value> {
             "command",
             &[
                 "note", "case", "claim", "hold", "resume", "advance", "approve", "reject", "close",
-                "evidence", "lang", "as", "wait", "other",
+                "evidence", "lang", "as", "wait", "press", "other",
             ],
         ),
         PromptKey::ReportCreated => vec![
@@ -158,6 +158,51 @@ fn variants(key: PromptKey) -> Vec<Value> {
             context! { tz => Value::from(()), generated_local => Value::from(()) },
             context! { tz => "Asia/Shanghai" },
         ],
+        PromptKey::Button => {
+            let mut v = each(
+                "b",
+                &[
+                    "skip",
+                    "done",
+                    "report",
+                    "help",
+                    "report_privately",
+                    "open_private",
+                    "claim",
+                    "approve",
+                    "reject",
+                    "hold",
+                    "resume",
+                    "advance",
+                    "close",
+                    "case",
+                ],
+            );
+            for k in recourse::core::case::TheftKind::ALL {
+                v.push(context! { b => "how", k => k.key() });
+            }
+            v
+        }
+        PromptKey::ModCard => {
+            let mut v = Vec::new();
+            for post in [false, true] {
+                for a in [
+                    "claimed",
+                    "held",
+                    "resumed",
+                    "advanced",
+                    "post_approved",
+                    "post_rejected",
+                    "closed",
+                ] {
+                    v.push(context! { post => post, last => context! { action => a, by => "mo", platform => "discord", at => "2026-12-03 14:02 UTC" } });
+                }
+            }
+            v
+        }
+        PromptKey::GoPrivate => each("what", &["report", "moderator", "case"]),
+        PromptKey::Offer => vec![context! { theft => true }, context! { theft => false }],
+        PromptKey::ButtonStale => each("what", &["case", "intake", "expired"]),
         PromptKey::ConsoleAs => vec![
             context! { moderator => true },
             context! { moderator => false },

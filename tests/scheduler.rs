@@ -187,13 +187,14 @@ async fn a_database_outage_gets_a_plain_answer_and_nothing_is_lost() {
     let msg = recourse::core::message::Incoming {
         actor: vic.clone(),
         chat: recourse::core::identity::ChatRef::Console,
-        private: true,
-        text: format!("/replied {id}"),
+        place: recourse::core::message::Place::Private,
+        input: recourse::core::message::Input::Text(format!("/replied {id}")),
+        message: None,
         link: None,
         locale_hint: None,
     };
     let err = app.engine.handle(&msg).await.expect_err("database is down");
-    let text = app.engine.error_text(&err, None);
+    let text = app.engine.error_text(&err, &msg);
     assert!(text.contains("try again"), "{text}");
     app.clock.advance(Duration::hours(25));
     assert!(
@@ -213,13 +214,13 @@ async fn a_database_outage_gets_a_plain_answer_and_nothing_is_lost() {
 #[tokio::test]
 async fn a_new_case_wakes_the_sleeping_scheduler() {
     use recourse::core::clock::{Clock, ManualClock};
-    use recourse::core::engine::{Engine, Services};
+    use recourse::core::engine::Engine;
     use recourse::scheduler::Scheduler;
     use tokio::sync::Notify;
     let db = TestDb::sqlite();
     let store = SqlStore::open(db.url()).await.unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::offset(Duration::zero()));
-    let svc = Arc::new(Services::from_settings(&Default::default()).unwrap());
+    let svc = Arc::new(recourse::app::services(&Default::default()).unwrap());
     let wake = Arc::new(Notify::new());
     let engine = Engine::new(store.clone(), clock.clone(), svc.clone()).waking(wake.clone());
     let scheduler = Arc::new(Scheduler::new(
@@ -243,8 +244,9 @@ async fn a_new_case_wakes_the_sleeping_scheduler() {
     let msg = recourse::core::message::Incoming {
         actor: person("xia"),
         chat: recourse::core::identity::ChatRef::Console,
-        private: true,
-        text: "/report contacted=\"2d ago\"".into(),
+        place: recourse::core::message::Place::Private,
+        input: recourse::core::message::Input::Text("/report contacted=\"2d ago\"".into()),
+        message: None,
         link: None,
         locale_hint: None,
     };
@@ -314,8 +316,9 @@ async fn a_read_only_sqlite_file_gets_a_plain_answer_and_nothing_is_lost() {
     let msg = recourse::core::message::Incoming {
         actor: vic.clone(),
         chat: recourse::core::identity::ChatRef::Console,
-        private: true,
-        text: format!("/replied {id}"),
+        place: recourse::core::message::Place::Private,
+        input: recourse::core::message::Input::Text(format!("/replied {id}")),
+        message: None,
         link: None,
         locale_hint: None,
     };
@@ -328,7 +331,7 @@ async fn a_read_only_sqlite_file_gets_a_plain_answer_and_nothing_is_lost() {
         matches!(err, recourse::core::engine::EngineError::Unavailable(_)),
         "{err:?}"
     );
-    let text = app.engine.error_text(&err, None);
+    let text = app.engine.error_text(&err, &msg);
     assert!(text.contains("try again"), "{text}");
     app.clock.advance(Duration::hours(25));
     assert!(

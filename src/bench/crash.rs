@@ -17,7 +17,6 @@ use tokio::process::{Child, Command};
 
 use super::{Machine, Template, seed};
 use crate::config::Settings;
-use crate::core::engine::Services;
 use crate::store::SqlStore;
 use crate::store::scratch::Scratch;
 use crate::webhook::receiver::Receiver;
@@ -171,7 +170,7 @@ async fn run_on(
     let started = Instant::now();
     let store = SqlStore::open(url).await?;
     let backend = store.server_version().await?;
-    let svc = Arc::new(Services::from_settings(&Settings::default())?);
+    let svc = Arc::new(crate::app::services(&Settings::default())?);
     let template = Template::new(&store, &svc).await?;
 
     // About 1,500 steps a second, over 5 to 20 seconds, starting once seeding and the services'

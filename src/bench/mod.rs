@@ -177,7 +177,7 @@ async fn run_on(url: &str, opts: &Options, progress: &impl Fn(&str)) -> anyhow::
     let store = SqlStore::open(url).await?;
     let backend = store.server_version().await?;
     let settings = Settings::default();
-    let svc = Arc::new(Services::from_settings(&settings)?);
+    let svc = Arc::new(crate::app::services(&settings)?);
     let mut figures = Figures(Vec::new());
 
     progress("delivery: a burst through the outbox at Telegram's limits ×10");
@@ -334,11 +334,14 @@ fn report_message(user: i64) -> Incoming {
             moderator: false,
         },
         chat: ChatRef::Telegram { chat: user },
-        private: true,
-        text: "/report wallet=ExampleWallet how=seed chain=eth amount=\"1.2 ETH\" \
-               tx=0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 \
-               country=GB"
-            .to_string(),
+        place: crate::core::message::Place::Private,
+        input: crate::core::message::Input::Text(
+            "/report wallet=ExampleWallet how=seed chain=eth amount=\"1.2 ETH\" \
+             tx=0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 \
+             country=GB"
+                .to_string(),
+        ),
+        message: None,
         link: None,
         locale_hint: None,
     }
@@ -589,7 +592,10 @@ fn admit(log: &mut std::collections::VecDeque<Instant>, rate: Rate, now: Instant
 }
 
 impl Sink for LimitedSink {
-    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+    async fn send(
+        &self,
+        item: &OutboxItem,
+    ) -> Result<Option<crate::core::identity::MessageRef>, SendError> {
         let now = Instant::now();
         let Recipient::Chat {
             chat: ChatRef::Telegram { chat },
@@ -662,7 +668,7 @@ async fn delivery_phase(
         })
         .collect();
     let minimum = minimum_drain(&settings, &[Platform::Telegram], &counts);
-    store.enqueue(&out).await?;
+    store.enqueue(&out, Utc::now()).await?;
     let sink = LimitedSink {
         limits,
         log: std::sync::Mutex::new(LimitLog::default()),

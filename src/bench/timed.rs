@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 
 use crate::core::case::{CaseId, Event};
-use crate::core::identity::{ChatRef, UserRef};
+use crate::core::identity::{ChatRef, MessageRef, UserRef};
 use crate::core::message::Outgoing;
 use crate::core::ports::{
     CaseMessage, Change, Conversation, OutboxItem, Saved, Store, StoreResult, StoredCase, Taken,
@@ -84,8 +84,8 @@ impl<S: Store> Store for Timed<S> {
     async fn queue(&self, limit: u32) -> StoreResult<Vec<StoredCase>> {
         self.inner.queue(limit).await
     }
-    async fn enqueue(&self, out: &[Outgoing]) -> StoreResult<()> {
-        self.inner.enqueue(out).await
+    async fn enqueue(&self, out: &[Outgoing], now: DateTime<Utc>) -> StoreResult<()> {
+        self.inner.enqueue(out, now).await
     }
     async fn case_messages(&self, id: &CaseId) -> StoreResult<Vec<CaseMessage>> {
         self.inner.case_messages(id).await
@@ -116,10 +116,24 @@ impl<S: Store> Store for Timed<S> {
     async fn outbox_sent(
         &self,
         id: i64,
-        message_ref: Option<&str>,
+        message_ref: Option<&MessageRef>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.inner.outbox_sent(id, message_ref, now).await
+    }
+    async fn outbox_sent_key(
+        &self,
+        key: &str,
+        message_ref: Option<&MessageRef>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.inner.outbox_sent_key(key, message_ref, now).await
+    }
+    async fn outbox_release_key(&self, key: &str, error: &str) -> StoreResult<()> {
+        self.inner.outbox_release_key(key, error).await
+    }
+    async fn outbox_row_state(&self, key: &str) -> StoreResult<crate::core::ports::RowState> {
+        self.inner.outbox_row_state(key).await
     }
     async fn outbox_retry(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
         self.inner.outbox_retry(id, next_at, error).await

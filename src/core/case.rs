@@ -374,6 +374,10 @@ pub struct Hold {
 pub struct PostDraft {
     pub text: String,
     pub drafted_at: DateTime<Utc>,
+    /// The escalation-log key of the step that drafted it (`public_post#0`): its moderator
+    /// notice is the one to update when the post is decided.
+    #[serde(default)]
+    pub step: Option<String>,
 }
 
 /// A case's current state, always the fold of its events.
@@ -513,10 +517,11 @@ impl Case {
                 self.progress.repeats = *occurrence;
                 self.progress.last_at = Some(ev.at);
             }
-            EventKind::PostDrafted { text } => {
+            EventKind::PostDrafted { text, step } => {
                 self.pending_post = Some(PostDraft {
                     text: text.clone(),
                     drafted_at: ev.at,
+                    step: step.clone(),
                 });
             }
             EventKind::PostApproved => {
@@ -603,6 +608,8 @@ pub enum EventKind {
     },
     PostDrafted {
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
     },
     PostApproved,
     PostRejected {

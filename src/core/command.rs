@@ -1,47 +1,56 @@
-//! Text in, typed command out: the slash commands every platform shares.
+//! Text in, typed command out: the slash commands every platform shares. A platform with
+//! structured commands (Discord's options) builds a [`Command`] directly; free text comes here.
 
-/// A command as typed. Case references stay raw here; the engine resolves them.
+use crate::core::case::CaseId;
+use crate::core::identity::Locale;
+
+/// A command, typed: case references are parsed [`CaseId`]s (whether the sender may see the
+/// case is the engine's business), report fields are named by [`ReportField`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Help,
-    /// `/report` alone starts the dialogue; with `key=value` pairs it files at once.
-    Report(Vec<(String, String)>),
+    /// `/start` (Telegram's first message, and its deep links: `/start report`).
+    Start {
+        report: bool,
+    },
+    /// `/report` alone starts the dialogue; with fields it files at once.
+    Report(Vec<(ReportField, String)>),
     Cancel,
     Skip,
     Done,
     Contacted {
-        case: Option<String>,
+        case: Option<CaseId>,
         rest: String,
     },
     Replied {
-        case: Option<String>,
+        case: Option<CaseId>,
         rest: String,
     },
     Unresolved {
-        case: Option<String>,
+        case: Option<CaseId>,
     },
     Status {
-        case: Option<String>,
+        case: Option<CaseId>,
     },
     Resolve {
-        case: Option<String>,
+        case: Option<CaseId>,
     },
     Withdraw {
-        case: Option<String>,
+        case: Option<CaseId>,
     },
     Lang {
-        case: Option<String>,
-        rest: String,
+        case: Option<CaseId>,
+        locale: Locale,
     },
     /// `/evidence [list|add|remove] [case] …`
     Evidence {
         action: EvidenceAction,
-        case: Option<String>,
+        case: Option<CaseId>,
         args: Vec<String>,
     },
     /// `/export [case] [time zone]`
     Export {
-        case: Option<String>,
+        case: Option<CaseId>,
         tz: Option<String>,
     },
     /// `/authorities [country]`
@@ -50,36 +59,103 @@ pub enum Command {
     },
     Queue,
     Case {
-        case: String,
+        case: CaseId,
     },
     Claim {
-        case: String,
+        case: CaseId,
     },
     Note {
-        case: String,
+        case: CaseId,
         text: String,
     },
     Hold {
-        case: String,
+        case: CaseId,
         reason: String,
     },
     Resume {
-        case: String,
+        case: CaseId,
     },
     Advance {
-        case: String,
+        case: CaseId,
     },
     Approve {
-        case: String,
+        case: CaseId,
     },
     Reject {
-        case: String,
+        case: CaseId,
         reason: String,
     },
     Close {
-        case: String,
+        case: CaseId,
         reason: String,
     },
+}
+
+/// The fields of the one-line `/report` form (and of Discord's `/report` options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportField {
+    Lang,
+    Wallet,
+    How,
+    Chain,
+    Amount,
+    Asset,
+    Tx,
+    Address,
+    Noticed,
+    Contacted,
+    Country,
+}
+
+impl ReportField {
+    pub const ALL: [ReportField; 11] = [
+        ReportField::Lang,
+        ReportField::Wallet,
+        ReportField::How,
+        ReportField::Chain,
+        ReportField::Amount,
+        ReportField::Asset,
+        ReportField::Tx,
+        ReportField::Address,
+        ReportField::Noticed,
+        ReportField::Contacted,
+        ReportField::Country,
+    ];
+
+    /// The key as written in the one-line form and used as a Discord option name.
+    pub fn key(self) -> &'static str {
+        match self {
+            ReportField::Lang => "lang",
+            ReportField::Wallet => "wallet",
+            ReportField::How => "how",
+            ReportField::Chain => "chain",
+            ReportField::Amount => "amount",
+            ReportField::Asset => "asset",
+            ReportField::Tx => "tx",
+            ReportField::Address => "address",
+            ReportField::Noticed => "noticed",
+            ReportField::Contacted => "contacted",
+            ReportField::Country => "country",
+        }
+    }
+
+    /// Accepts the keys and their aliases (`language`, `app`, `txs`, `addr`, `addresses`).
+    pub fn parse(s: &str) -> Option<ReportField> {
+        Some(match s.trim().to_lowercase().as_str() {
+            "lang" | "language" => ReportField::Lang,
+            "wallet" | "app" => ReportField::Wallet,
+            "how" => ReportField::How,
+            "chain" => ReportField::Chain,
+            "amount" => ReportField::Amount,
+            "asset" => ReportField::Asset,
+            "tx" | "txs" => ReportField::Tx,
+            "address" | "addr" | "addresses" => ReportField::Address,
+            "noticed" => ReportField::Noticed,
+            "contacted" => ReportField::Contacted,
+            "country" => ReportField::Country,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +179,12 @@ pub enum ParseError {
     Usage(&'static str),
     /// `/report` with a part that is not `key=value`.
     BadPair(String),
+    /// `/report` with a key it does not know.
+    BadKey(String),
+    /// Something that should be a case ID and is not.
+    BadCase(String),
+    /// `/lang` with a language the bot does not speak.
+    BadLanguage(String),
 }
 
 /// Command names a moderator uses; listed in help and refused to others.
@@ -119,27 +201,32 @@ pub fn split_first(s: &str) -> (&str, &str) {
     }
 }
 
-fn optional_case(rest: &str) -> (Option<String>, String) {
+fn optional_case(rest: &str) -> (Option<CaseId>, String) {
     let (first, tail) = split_first(rest);
-    if !first.is_empty() && crate::core::case::CaseId::parse(first).is_some() {
-        (Some(first.to_string()), tail.to_string())
-    } else {
-        (None, rest.trim().to_string())
+    match CaseId::parse(first) {
+        Some(id) if !first.is_empty() => (Some(id), tail.to_string()),
+        _ => (None, rest.trim().to_string()),
     }
 }
 
-/// The first word, if any: for commands whose only argument is a case.
-fn first_word(rest: &str) -> Option<String> {
+/// The first word, if any, as a case: for commands whose only argument is a case.
+fn only_case(rest: &str) -> Result<Option<CaseId>, ParseError> {
     let (first, _) = split_first(rest);
-    (!first.is_empty()).then(|| first.to_string())
+    if first.is_empty() {
+        return Ok(None);
+    }
+    CaseId::parse(first)
+        .map(Some)
+        .ok_or_else(|| ParseError::BadCase(first.to_string()))
 }
 
-fn required_case(rest: &str, name: &'static str) -> Result<(String, String), ParseError> {
+fn required_case(rest: &str, name: &'static str) -> Result<(CaseId, String), ParseError> {
     let (first, tail) = split_first(rest);
     if first.is_empty() {
         return Err(ParseError::Usage(name));
     }
-    Ok((first.to_string(), tail.to_string()))
+    let id = CaseId::parse(first).ok_or_else(|| ParseError::BadCase(first.to_string()))?;
+    Ok((id, tail.to_string()))
 }
 
 /// Splits on whitespace, keeping "quoted parts" (straight or curly quotes) together.
@@ -181,7 +268,10 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
     let (word, rest) = split_first(body);
     let name = word.split('@').next().unwrap_or_default().to_lowercase();
     let cmd = match name.as_str() {
-        "help" | "start" | "帮助" => Command::Help,
+        "help" | "帮助" => Command::Help,
+        "start" => Command::Start {
+            report: split_first(rest).0.eq_ignore_ascii_case("report"),
+        },
         "report" | "报告" => Command::Report(pairs(rest)?),
         "cancel" | "取消" => Command::Cancel,
         "skip" | "跳过" => Command::Skip,
@@ -195,23 +285,24 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
             Command::Replied { case, rest }
         }
         "unresolved" => Command::Unresolved {
-            case: first_word(rest),
+            case: only_case(rest)?,
         },
         "status" | "mycases" => Command::Status {
-            case: first_word(rest),
+            case: only_case(rest)?,
         },
         "resolve" | "resolved" => Command::Resolve {
-            case: first_word(rest),
+            case: only_case(rest)?,
         },
         "withdraw" => Command::Withdraw {
-            case: first_word(rest),
+            case: only_case(rest)?,
         },
         "lang" | "language" | "语言" => {
             let (case, rest) = optional_case(rest);
             if rest.is_empty() {
                 return Err(ParseError::Usage("lang"));
             }
-            Command::Lang { case, rest }
+            let locale = Locale::parse(&rest).ok_or(ParseError::BadLanguage(rest))?;
+            Command::Lang { case, locale }
         }
         "evidence" | "证据" => {
             let (word, rest) = split_first(rest);
@@ -220,9 +311,7 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                 "add" | "添加" => (EvidenceAction::Add, rest),
                 "remove" | "rm" | "delete" | "删除" => (EvidenceAction::Remove, rest),
                 // `/evidence RC-…` lists that case.
-                _ if crate::core::case::CaseId::parse(word).is_some() => {
-                    (EvidenceAction::List, split_first(body).1)
-                }
+                _ if CaseId::parse(word).is_some() => (EvidenceAction::List, split_first(body).1),
                 _ => return Err(ParseError::Usage("evidence")),
             };
             let (case, rest) = optional_case(rest);
@@ -282,13 +371,14 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
     Ok(Parsed::Command(cmd))
 }
 
-fn pairs(rest: &str) -> Result<Vec<(String, String)>, ParseError> {
+fn pairs(rest: &str) -> Result<Vec<(ReportField, String)>, ParseError> {
     tokenize(rest)
         .into_iter()
         .map(|t| match t.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_lowercase(), v.trim().to_string()))
-            }
+            Some((k, v)) if !k.trim().is_empty() => match ReportField::parse(k) {
+                Some(f) => Ok((f, v.trim().to_string())),
+                None => Err(ParseError::BadKey(k.trim().to_string())),
+            },
             _ => Err(ParseError::BadPair(t)),
         })
         .collect()
@@ -316,7 +406,7 @@ mod tests {
         else {
             panic!("not a report")
         };
-        assert_eq!(p[1], ("amount".to_string(), "1 ETH".to_string()));
+        assert_eq!(p[1], (ReportField::Amount, "1 ETH".to_string()));
     }
 
     #[test]
@@ -329,6 +419,22 @@ mod tests {
         assert_eq!(
             parse("/note RC-AAAAA-BBBBB"),
             Err(ParseError::Usage("note"))
+        );
+        assert_eq!(
+            parse("/claim nonsense"),
+            Err(ParseError::BadCase("nonsense".into()))
+        );
+        assert_eq!(
+            parse("/report colour=red"),
+            Err(ParseError::BadKey("colour".into()))
+        );
+        assert_eq!(
+            parse("/lang klingon"),
+            Err(ParseError::BadLanguage("klingon".into()))
+        );
+        assert_eq!(
+            parse("/start report"),
+            Ok(Parsed::Command(Command::Start { report: true }))
         );
         assert_eq!(
             parse("/report chain"),
@@ -349,7 +455,7 @@ mod tests {
         assert_eq!(
             parse("/contacted@RecourseBot rc-abcde-fghjk email").unwrap(),
             Parsed::Command(Command::Contacted {
-                case: Some("rc-abcde-fghjk".into()),
+                case: CaseId::parse("rc-abcde-fghjk"),
                 rest: "email".into()
             })
         );

@@ -80,10 +80,10 @@ pub fn build(
         .filter_map(|m| {
             let to = match m.to {
                 Recipient::User { .. } | Recipient::Chat { .. } => "victim",
-                Recipient::Public => "public",
+                Recipient::Public { .. } => "public",
                 // Moderator notices are the community's internal notes; webhook copies repeat
                 // them (and the steps) for other tools.
-                Recipient::Moderators | Recipient::Webhook => return None,
+                Recipient::Moderators { .. } | Recipient::Webhook => return None,
             };
             Some(MessageView {
                 at: fmt_time(m.at),

@@ -1,5 +1,6 @@
 //! Commands in, replies and notices out: the engine decides, the store records, and every
-//! message leaves through the outbox.
+//! message is written to the outbox with the change; answers to the input in hand are handed
+//! back to the adapter to send in place (see [`crate::core::message`]).
 
 use std::sync::Arc;
 
@@ -9,9 +10,10 @@ use minijinja::{Value, context};
 use crate::core::case::{Case, CaseId, Event, EventKind};
 use crate::core::clock::Clock;
 use crate::core::command::{self, Command, ParseError, Parsed};
-use crate::core::identity::{ActorRecord, Locale, UserRef};
+use crate::core::identity::{ActorRecord, Locale, MessageRef, UserRef};
 use crate::core::intake::Intake;
-use crate::core::message::{Incoming, Outgoing, Recipient};
+use crate::core::message::fan_out;
+use crate::core::message::{Incoming, Input, Outgoing, Place, Recipient};
 use crate::core::ports::{Change, Saved, Store, StoreError, StoredCase};
 use crate::core::webhook;
 use crate::prompts::{PromptError, PromptKey};
@@ -42,13 +44,22 @@ impl From<PromptError> for EngineError {
     }
 }
 
-/// What the adapter must do with the message it passed in.
+/// What the adapter must do with the input it passed in.
 #[derive(Debug, Default)]
 pub struct Handled {
-    /// Messages now in the outbox, in order (also returned here for tests and logs).
+    /// Every message written to the outbox, in order. Those that answer the input in hand
+    /// ([`Handled::answers`]) were written leased: send them in place, then call
+    /// [`Engine::answered`]. The rest the outbox sends.
     pub out: Vec<Outgoing>,
     /// Delete the incoming message (it held a secret and was seen in a shared channel).
     pub delete_original: bool,
+}
+
+impl Handled {
+    /// The answers to send where the user is, in order.
+    pub fn answers(&self) -> impl Iterator<Item = &Outgoing> {
+        self.out.iter().filter(|o| o.is_answer())
+    }
 }
 
 /// A decision not yet saved.
@@ -83,7 +94,13 @@ pub struct Engine<S: Store> {
     pub(crate) svc: Arc<Services>,
     /// Woken after every saved change, so the scheduler and the outbox need not poll.
     wake: Vec<Arc<tokio::sync::Notify>>,
+    /// The language each recent sender was last answered in, so that an error while the
+    /// database is away still speaks their language. Bounded; forgotten when full.
+    recent_locales: Arc<std::sync::Mutex<std::collections::HashMap<UserRef, Locale>>>,
 }
+
+/// How many senders' languages [`Engine::error_text`] remembers.
+const RECENT_LOCALES: usize = 10_000;
 
 impl<S: Store> Clone for Engine<S> {
     fn clone(&self) -> Self {
@@ -92,6 +109,7 @@ impl<S: Store> Clone for Engine<S> {
             clock: self.clock.clone(),
             svc: self.svc.clone(),
             wake: self.wake.clone(),
+            recent_locales: self.recent_locales.clone(),
         }
     }
 }
@@ -105,6 +123,7 @@ impl<S: Store> Engine<S> {
             clock,
             svc,
             wake: Vec::new(),
+            recent_locales: Arc::default(),
         }
     }
 
@@ -118,9 +137,38 @@ impl<S: Store> Engine<S> {
         &self.svc
     }
 
-    /// Handles one message. On `Err` nothing was recorded; the adapter answers with
+    /// Handles one input. On `Err` nothing was recorded; the adapter answers with
     /// [`Engine::error_text`].
     pub async fn handle(&self, msg: &Incoming) -> Result<Handled, EngineError> {
+        let handled = self.handle_inner(msg).await;
+        if let Err(e) = &handled {
+            tracing::warn!(error = %e, user = ?msg.actor.user, "input not handled");
+        }
+        handled
+    }
+
+    /// The adapter sent an answer in place (`Ok` with the platform's reference, if any), or
+    /// could not (`Err`): then the outbox sends it as an ordinary message, at once.
+    pub async fn answered(
+        &self,
+        key: &str,
+        result: Result<Option<MessageRef>, String>,
+    ) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        match result {
+            Ok(r) => self.store.outbox_sent_key(key, r.as_ref(), now).await?,
+            Err(e) => {
+                tracing::info!(key, error = %e, "answer not sent in place; the outbox sends it");
+                self.store.outbox_release_key(key, &e).await?;
+                for w in &self.wake {
+                    w.notify_one();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_inner(&self, msg: &Incoming) -> Result<Handled, EngineError> {
         for _ in 0..CONFLICT_RETRIES {
             let now = self.clock.now();
             let outcome = self.decide(msg, now).await?;
@@ -133,9 +181,20 @@ impl<S: Store> Engine<S> {
         )))
     }
 
-    /// The plain words for a failure, in the sender's language (no database needed).
-    pub fn error_text(&self, err: &EngineError, locale: Option<Locale>) -> String {
-        let locale = locale.unwrap_or(self.svc.default_locale);
+    /// The plain words for a failure, in the sender's language as far as it can be known
+    /// without the database: the one they were last answered in, else the language of what
+    /// they wrote, else the platform's hint, else the community default.
+    pub fn error_text(&self, err: &EngineError, msg: &Incoming) -> String {
+        let recent = self
+            .recent_locales
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&msg.actor.user)
+            .copied();
+        let locale = recent
+            .or_else(|| Locale::of_text(msg.text()))
+            .or(msg.locale_hint)
+            .unwrap_or(self.svc.default_locale);
         let key = match err {
             EngineError::Unavailable(_) => PromptKey::Unavailable,
             EngineError::Internal(_) => PromptKey::InternalError,
@@ -171,6 +230,8 @@ impl<S: Store> Engine<S> {
                     );
                     change.outgoing.extend(copies);
                 }
+                change.outgoing =
+                    fan_out(std::mem::take(&mut change.outgoing), &self.svc.destinations);
                 match self.store.save(&change).await? {
                     Saved::Done => change.outgoing,
                     Saved::Conflict | Saved::StepAlreadyTaken => return Ok(None),
@@ -181,7 +242,8 @@ impl<S: Store> Engine<S> {
                 if self.svc.webhook {
                     out.extend(webhook::mirror(&out, None, None, now));
                 }
-                self.store.enqueue(&out).await?;
+                let out = fan_out(out, &self.svc.destinations);
+                self.store.enqueue(&out, now).await?;
                 out
             }
         };
@@ -211,58 +273,111 @@ impl<S: Store> Engine<S> {
         let conv = (self.store)
             .conversation(&locale_key(user), user, &msg.chat)
             .await?;
+        let intake =
+            (conv.dialogue.as_deref()).and_then(|s| serde_json::from_str::<Intake>(s).ok());
+        // A language chosen (by /lang or in the intake) wins; then the language of what they
+        // write, then the platform's hint, then the community default.
         let locale = (conv.locale.as_deref())
             .and_then(Locale::parse)
+            .or_else(|| Locale::of_text(msg.text()))
             .or(msg.locale_hint)
             .unwrap_or(self.svc.default_locale);
+        self.remember_locale(user, locale);
         let cx = Ctx { msg, now, locale };
-        if msg.text.chars().count() > self.svc.max_chars {
+        match &msg.input {
+            Input::Text(text) => self.decide_text(&cx, text, intake).await,
+            Input::Command(cmd) => {
+                if let Some(outcome) = self.screen_command(&cx, cmd)? {
+                    return Ok(outcome);
+                }
+                self.command(&cx, cmd.clone(), intake).await
+            }
+            Input::Press(token) => self.press(&cx, token, intake).await,
+        }
+    }
+
+    fn remember_locale(&self, user: &UserRef, locale: Locale) {
+        let mut recent = self
+            .recent_locales
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if recent.len() >= RECENT_LOCALES && !recent.contains_key(user) {
+            recent.clear();
+        }
+        recent.insert(user.clone(), locale);
+    }
+
+    /// Free text: the same parser the console uses, after the secret screen.
+    pub(crate) async fn decide_text(
+        &self,
+        cx: &Ctx<'_>,
+        text: &str,
+        intake: Option<Intake>,
+    ) -> Result<Outcome, EngineError> {
+        let msg = cx.msg;
+        if text.chars().count() > self.svc.max_chars {
             return self.reply(
-                &cx,
+                cx,
                 PromptKey::TooLong,
                 context! { max => self.svc.max_chars },
             );
         }
-        let intake =
-            (conv.dialogue.as_deref()).and_then(|s| serde_json::from_str::<Intake>(s).ok());
-        let parsed = command::parse(&msg.text);
-        if let Some(outcome) = self.screen(&cx, &parsed, intake.as_ref())? {
+        let parsed = command::parse(text);
+        if let Some(outcome) = self.screen(cx, text, &parsed, intake.as_ref())? {
             return Ok(outcome);
         }
         let cmd = match parsed {
             Ok(Parsed::Command(cmd)) => cmd,
             Ok(Parsed::Text) => {
-                return match intake {
-                    Some(i) => self.intake_answer(&cx, i),
+                return match (intake, msg.place) {
+                    (Some(i), _) => self.intake_answer(cx, i, text),
                     // In a shared channel the bot only answers commands, and watches for
-                    // recovery scams.
-                    None if !msg.private => self.watch_channel(&cx),
-                    None => self.reply(&cx, PromptKey::NotUnderstood, context! {}),
+                    // recovery scams; the moderators' room is theirs to talk in.
+                    (None, Place::Community) => self.watch_channel(cx),
+                    (None, Place::Moderators) => Ok(Outcome::default()),
+                    (None, Place::Private) => self.offer_report(cx, text),
                 };
             }
             Err(ParseError::Unknown(name)) => {
-                return self.reply(&cx, PromptKey::UnknownCommand, context! { command => name });
+                return self.reply(cx, PromptKey::UnknownCommand, context! { command => name });
             }
             Err(ParseError::Usage(name))
                 if command::MODERATOR_COMMANDS.contains(&name) && !msg.actor.moderator =>
             {
-                return self.reply(&cx, PromptKey::NotModerator, context! { command => name });
+                return self.reply(cx, PromptKey::NotModerator, context! { command => name });
             }
             Err(ParseError::Usage(name)) => {
-                return self.reply(&cx, PromptKey::Usage, context! { command => name });
+                return self.reply(cx, PromptKey::Usage, context! { command => name });
             }
             Err(ParseError::BadPair(part)) => {
                 return self.reply(
-                    &cx,
+                    cx,
                     PromptKey::BadValue,
                     context! { field => "pair", value => part },
                 );
             }
+            Err(ParseError::BadKey(key)) => {
+                return self.reply(
+                    cx,
+                    PromptKey::BadValue,
+                    context! { field => "key", value => key },
+                );
+            }
+            Err(ParseError::BadLanguage(value)) => {
+                return self.reply(
+                    cx,
+                    PromptKey::BadValue,
+                    context! { field => "language", value => value },
+                );
+            }
+            Err(ParseError::BadCase(raw)) => {
+                return self.reply(cx, PromptKey::CaseNotFound, context! { case => raw });
+            }
         };
-        self.command(&cx, cmd, intake).await
+        self.command(cx, cmd, intake).await
     }
 
-    async fn command(
+    pub(crate) async fn command(
         &self,
         cx: &Ctx<'_>,
         cmd: Command,
@@ -273,12 +388,21 @@ impl<S: Store> Engine<S> {
         {
             return self.reply(cx, PromptKey::NotModerator, context! { command => name });
         }
+        if let Some(outcome) = self.elsewhere(cx, &cmd)? {
+            return Ok(outcome);
+        }
         match cmd {
             Command::Help => self.reply(
                 cx,
                 PromptKey::Help,
                 context! { moderator => cx.msg.actor.moderator, in_intake => intake.is_some() },
             ),
+            Command::Start { report: true } => self.start_intake(cx),
+            Command::Start { report: false } => {
+                let mut o = self.reply(cx, PromptKey::Start, context! {})?;
+                self.offer_buttons(cx, &mut o);
+                Ok(o)
+            }
             Command::Report(pairs) if pairs.is_empty() => self.start_intake(cx),
             Command::Report(pairs) => self.report_one_line(cx, pairs),
             Command::Cancel => match intake {
@@ -302,7 +426,7 @@ impl<S: Store> Engine<S> {
             Command::Status { case } => self.status(cx, case).await,
             Command::Resolve { case } => self.end_case(cx, case, EventKind::Resolved).await,
             Command::Withdraw { case } => self.end_case(cx, case, EventKind::Withdrawn).await,
-            Command::Lang { case, rest } => self.set_locale(cx, case, rest).await,
+            Command::Lang { case, locale } => self.set_locale(cx, case, locale).await,
             Command::Evidence { action, case, args } => self.evidence(cx, action, case, args).await,
             Command::Authorities { country } => self.authorities(cx, country).await,
             Command::Export { case, tz } => self.export(cx, case, tz).await,
@@ -333,14 +457,22 @@ impl<S: Store> Engine<S> {
 
     // ----- replies ------------------------------------------------------------------------
 
+    /// The answer to the input in hand, into the conversation it came from: written leased
+    /// and handed back to the adapter to send in place.
     pub(crate) fn to_chat(&self, cx: &Ctx<'_>, text: String) -> Outgoing {
-        Outgoing::fresh(
+        let mut o = Outgoing::fresh(
             None,
             Recipient::Chat {
                 chat: cx.msg.chat.clone(),
             },
             text,
-        )
+        );
+        o.meta.answer = true;
+        o.meta.private = cx.msg.private();
+        if matches!(cx.msg.input, Input::Text(_)) {
+            o.meta.reply_to = cx.msg.message.clone();
+        }
+        o
     }
 
     pub(crate) fn reply(
@@ -399,30 +531,33 @@ impl<S: Store> Engine<S> {
     // ----- case lookup ----------------------------------------------------------------------
 
     /// The case a command names, if the sender may see it. Someone else's case reads as
-    /// "not found" so that IDs cannot be probed.
+    /// "not found" so that IDs cannot be probed. Without an ID: the sender's only open case,
+    /// or, with several, a picker whose buttons run `redo` for each.
     pub(crate) async fn find_case(
         &self,
         cx: &Ctx<'_>,
-        raw: Option<&str>,
+        id: Option<&CaseId>,
+        redo: Redo<'_>,
     ) -> Result<Result<StoredCase, Outcome>, EngineError> {
-        let Some(raw) = raw else {
-            return self.only_open_case(cx).await;
+        let Some(id) = id else {
+            return self.only_open_case(cx, redo).await;
         };
-        let not_found = |s: &Self| s.reply(cx, PromptKey::CaseNotFound, context! { case => raw });
-        let Some(id) = CaseId::parse(raw) else {
-            return Ok(Err(not_found(self)?));
-        };
-        match self.store.load_case(&id).await? {
+        match self.store.load_case(id).await? {
             Some(sc) if sc.case.reporter == cx.msg.actor.user || cx.msg.actor.moderator => {
                 Ok(Ok(sc))
             }
-            _ => Ok(Err(not_found(self)?)),
+            _ => Ok(Err(self.reply(
+                cx,
+                PromptKey::CaseNotFound,
+                context! { case => id.to_string() },
+            )?)),
         }
     }
 
     async fn only_open_case(
         &self,
         cx: &Ctx<'_>,
+        redo: Redo<'_>,
     ) -> Result<Result<StoredCase, Outcome>, EngineError> {
         let mut open: Vec<StoredCase> = self
             .store
@@ -436,21 +571,48 @@ impl<S: Store> Engine<S> {
             1 => Ok(Ok(open.remove(0))),
             _ => {
                 let ids: Vec<String> = open.iter().map(|c| c.case.id.to_string()).collect();
-                Ok(Err(self.reply(
-                    cx,
-                    PromptKey::WhichCase,
-                    context! { cases => ids },
-                )?))
+                let mut o = self.reply(cx, PromptKey::WhichCase, context! { cases => ids })?;
+                let buttons: Vec<_> = open
+                    .iter()
+                    .take(PICKER_MAX)
+                    .map_while(|c| {
+                        let action = crate::core::action::Action::Run(redo(&c.case.id));
+                        let token = action.token()?;
+                        let label = crate::core::buttons::label(
+                            &self.svc,
+                            cx.locale,
+                            "case",
+                            &context! { case => self.svc.view(&c.case, cx.locale, cx.now) },
+                        );
+                        Some(crate::core::message::Button {
+                            label,
+                            does: crate::core::message::Does::Press { token },
+                        })
+                    })
+                    .collect();
+                // All or none: a picker missing a case would mislead.
+                if buttons.len() == open.len().min(PICKER_MAX) {
+                    for out in &mut o.out {
+                        out.meta.buttons = buttons.clone();
+                    }
+                }
+                Ok(Err(o))
             }
         }
     }
 }
 
-fn locale_key(user: &UserRef) -> String {
+/// Builds the command line a picker's button runs for one case.
+pub(crate) type Redo<'a> = &'a (dyn Fn(&CaseId) -> String + Sync);
+
+/// A picker offers at most this many cases as buttons.
+const PICKER_MAX: usize = 10;
+
+pub(crate) fn locale_key(user: &UserRef) -> String {
     format!("locale/{}/{}", user.platform().key(), user.local_id())
 }
 
-fn moderator_command(cmd: &Command) -> Option<&'static str> {
+pub(crate) fn moderator_command(cmd: &Command) -> Option<&'static str> {
     Some(match cmd {
         Command::Queue => "queue",
         Command::Case { .. } => "case",

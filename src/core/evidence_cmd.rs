@@ -17,10 +17,18 @@ impl<S: Store> Engine<S> {
         &self,
         cx: &Ctx<'_>,
         action: EvidenceAction,
-        case: Option<String>,
+        case: Option<crate::core::case::CaseId>,
         args: Vec<String>,
     ) -> Result<Outcome, EngineError> {
-        let sc = match self.find_case(cx, case.as_deref()).await? {
+        let redo = |id: &crate::core::case::CaseId| {
+            let verb = match action {
+                EvidenceAction::List => "list",
+                EvidenceAction::Add => "add",
+                EvidenceAction::Remove => "remove",
+            };
+            format!("/evidence {verb} {id} {}", args.join(" "))
+        };
+        let sc = match self.find_case(cx, case.as_ref(), &redo).await? {
             Ok(sc) => sc,
             Err(outcome) => return Ok(outcome),
         };

@@ -73,8 +73,19 @@ pub enum ChatRef {
     },
 }
 
-/// A message a platform accepted, kept so that it can be edited or deleted later.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl ChatRef {
+    pub fn platform(&self) -> Platform {
+        match self {
+            ChatRef::Console | ChatRef::ConsoleChannel => Platform::Console,
+            ChatRef::Discord { .. } => Platform::Discord,
+            ChatRef::Telegram { .. } => Platform::Telegram,
+        }
+    }
+}
+
+/// A message a platform accepted, kept so that it can be edited or deleted later. The outbox
+/// stores one with every row it sent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "platform", rename_all = "lowercase")]
 pub enum MessageRef {
     Console { line: u64 },
@@ -142,6 +153,30 @@ impl Locale {
         }
     }
 
+    /// The language of what someone wrote, where the text says: any Han character is Chinese;
+    /// three or more Latin words (letters only, so hashes, tickers and case IDs do not count)
+    /// are English; a command's name is not a word. Anything else says nothing.
+    pub fn of_text(text: &str) -> Option<Locale> {
+        let text = text.trim();
+        if text.chars().any(is_han) {
+            return Some(Locale::Zh);
+        }
+        let body = match text.strip_prefix('/') {
+            Some(cmd) => cmd.split_once(char::is_whitespace).map_or("", |(_, r)| r),
+            None => text,
+        };
+        let words = body
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| c.is_ascii_punctuation()))
+            .filter(|w| {
+                w.len() >= 2
+                    && w.chars().all(|c| c.is_ascii_alphabetic() || c == '\'')
+                    && w.chars().any(|c| c.is_ascii_lowercase())
+            })
+            .count();
+        (words >= 3).then_some(Locale::En)
+    }
+
     /// Accepts codes (`en`, `zh`, `zh-CN`, `zh-hans`), names and the intake's numbered choices.
     pub fn parse(s: &str) -> Option<Locale> {
         let s = s.trim().to_lowercase();
@@ -153,6 +188,39 @@ impl Locale {
             _ if s.starts_with("en-") || s.starts_with("en_") => Some(Locale::En),
             _ if s.starts_with("zh-") || s.starts_with("zh_") => Some(Locale::Zh),
             _ => None,
+        }
+    }
+}
+
+/// CJK Unified Ideographs, their extension A and the compatibility block: enough to tell
+/// Chinese from everything else the bot is written to.
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_of_what_was_written() {
+        assert_eq!(Locale::of_text("我的钱包被盗了，怎么办"), Some(Locale::Zh));
+        assert_eq!(Locale::of_text("USDT被盗"), Some(Locale::Zh));
+        assert_eq!(Locale::of_text("my wallet got drained"), Some(Locale::En));
+        assert_eq!(
+            Locale::of_text("/contacted email to their support team"),
+            Some(Locale::En)
+        );
+        // No signal: a command alone, a hash, an amount, a case ID.
+        for none in [
+            "/status",
+            "2.5 ETH",
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "RC-7K3MQ-9XT2H",
+            "ok",
+            "",
+        ] {
+            assert_eq!(Locale::of_text(none), None, "{none}");
         }
     }
 }

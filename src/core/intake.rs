@@ -26,6 +26,18 @@ pub enum Question {
 }
 
 impl Question {
+    pub const ALL: [Question; 9] = [
+        Question::Language,
+        Question::Wallet,
+        Question::How,
+        Question::Chain,
+        Question::Amount,
+        Question::Evidence,
+        Question::Noticed,
+        Question::Contacted,
+        Question::Country,
+    ];
+
     pub fn key(self) -> &'static str {
         match self {
             Question::Language => "language",

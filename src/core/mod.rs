@@ -1,6 +1,8 @@
 //! The case rules, free of any platform, database or network code.
 
+pub mod action;
 pub mod authorities;
+pub mod buttons;
 pub mod case;
 pub mod clock;
 pub mod command;
@@ -13,6 +15,7 @@ pub mod intake;
 pub mod ladder;
 pub mod message;
 pub mod moderation;
+pub mod policy;
 pub mod ports;
 pub mod report;
 pub mod scam;

@@ -2,7 +2,7 @@
 
 use minijinja::{Value, context};
 
-use crate::core::case::{Case, Event, EventKind};
+use crate::core::case::{Case, CaseId, Event, EventKind};
 use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
 use crate::core::identity::ActorRecord;
 use crate::core::ladder::Due;
@@ -49,8 +49,8 @@ impl<S: Store> Engine<S> {
         )
     }
 
-    pub(crate) async fn timeline(&self, cx: &Ctx<'_>, raw: &str) -> Result<Outcome, EngineError> {
-        let sc = found!(self.find_case(cx, Some(raw)).await);
+    pub(crate) async fn timeline(&self, cx: &Ctx<'_>, id: &CaseId) -> Result<Outcome, EngineError> {
+        let sc = found!(self.find_case(cx, Some(id), &|_| String::new()).await);
         let events = self.store.events(&sc.case.id).await?;
         let views: Vec<EventView> = self.svc.event_views(&events, cx.locale, None)?;
         let ctx = self.case_ctx(cx, &sc.case, context! { events => views });
@@ -60,10 +60,10 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn moderate(
         &self,
         cx: &Ctx<'_>,
-        raw: &str,
+        id: &CaseId,
         kind: EventKind,
     ) -> Result<Outcome, EngineError> {
-        let sc = found!(self.find_case(cx, Some(raw)).await);
+        let sc = found!(self.find_case(cx, Some(id), &|_| String::new()).await);
         let action = kind.name();
         if !sc.case.is_open() {
             return self.ended_reply(cx, &sc.case);
@@ -88,13 +88,28 @@ impl<S: Store> Engine<S> {
         if let EventKind::PostApproved = kind
             && let Some(draft) = &before.pending_post
         {
-            outcome.out.push(Outgoing {
-                key: format!("pub:{}:{}", case.id.as_str(), before.published_posts),
-                case_id: Some(case.id.clone()),
-                to: Recipient::Public,
-                text: draft.text.clone(),
-                attachment: None,
-            });
+            outcome.out.push(Outgoing::keyed(
+                format!("pub:{}:{}", case.id.as_str(), before.published_posts),
+                Some(case.id.clone()),
+                Recipient::PUBLIC,
+                draft.text.clone(),
+            ));
+        }
+        if !matches!(kind, EventKind::Noted { .. }) {
+            // The decided post, when this decided it (approve, reject, or close with one
+            // pending), and the case card: every moderators' copy shows who did what.
+            let post_step = match (&kind, &before.pending_post) {
+                (
+                    EventKind::PostApproved
+                    | EventKind::PostRejected { .. }
+                    | EventKind::Closed { .. },
+                    Some(p),
+                ) => p.step.as_deref(),
+                _ => None,
+            };
+            outcome
+                .out
+                .extend(self.notice_edits(cx, &case, action, post_step)?);
         }
         let update = match &kind {
             EventKind::PostApproved => Some(("post_published", None)),
@@ -138,8 +153,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// Takes the next step of the ladder now, whatever the clock says.
-    pub(crate) async fn advance(&self, cx: &Ctx<'_>, raw: &str) -> Result<Outcome, EngineError> {
-        let sc = found!(self.find_case(cx, Some(raw)).await);
+    pub(crate) async fn advance(&self, cx: &Ctx<'_>, id: &CaseId) -> Result<Outcome, EngineError> {
+        let sc = found!(self.find_case(cx, Some(id), &|_| String::new()).await);
         if !sc.case.is_open() {
             return self.ended_reply(cx, &sc.case);
         }
@@ -177,6 +192,12 @@ impl<S: Store> Engine<S> {
             }
         }
         outcome.out.extend(taken.out);
+        if let Some(change) = &outcome.change {
+            let case = change.case.clone();
+            outcome
+                .out
+                .extend(self.notice_edits(cx, &case, "advanced", None)?);
+        }
         Ok(outcome)
     }
 }

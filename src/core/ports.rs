@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 
 use crate::core::case::{Case, CaseId, Event};
-use crate::core::identity::{ChatRef, UserRef};
-use crate::core::message::{Attachment, Outgoing, Recipient};
+use crate::core::identity::{ChatRef, MessageRef, UserRef};
+use crate::core::message::{Attachment, Meta, Outgoing, Recipient};
 
 /// See [`Store::conversation`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,7 +73,22 @@ pub struct OutboxItem {
     pub to: Recipient,
     pub text: String,
     pub attachment: Option<Attachment>,
+    pub meta: Meta,
     pub attempts: u32,
+    /// For an edit or a delete: the platform's reference of the message it is about, as the
+    /// outbox resolved it just before sending.
+    pub target: Option<MessageRef>,
+}
+
+/// Where the message an edit or a delete is about stands (see `Target::Row`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowState {
+    /// Sent; the platform's reference, if it gave one.
+    Sent(Option<MessageRef>),
+    /// Not sent yet: the edit waits.
+    Pending,
+    /// It failed for good, or there is no such row: the edit has nothing to change.
+    Gone,
 }
 
 /// A message the outbox holds for a case, for the dossier.
@@ -98,7 +113,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
     /// Open cases for moderators: awaiting a decision first, then the longest silence.
     fn queue(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
-    fn enqueue(&self, out: &[Outgoing]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Writes messages that change no case. Answers ([`Outgoing::is_answer`]) are written
+    /// leased, for the adapter to send in place.
+    fn enqueue(
+        &self,
+        out: &[Outgoing],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Every message queued for a case (sent or not), oldest first; files are left out.
     fn case_messages(
         &self,
@@ -143,9 +164,24 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn outbox_sent(
         &self,
         id: i64,
-        message_ref: Option<&str>,
+        message_ref: Option<&MessageRef>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// An answer the adapter sent in place (by its key).
+    fn outbox_sent_key(
+        &self,
+        key: &str,
+        message_ref: Option<&MessageRef>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// An answer the adapter could not send in place: the outbox sends it now.
+    fn outbox_release_key(
+        &self,
+        key: &str,
+        error: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Where the row with this key stands, for an edit or a delete of what it sent.
+    fn outbox_row_state(&self, key: &str) -> impl Future<Output = StoreResult<RowState>> + Send;
     fn outbox_retry(
         &self,
         id: i64,

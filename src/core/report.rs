@@ -3,11 +3,16 @@
 
 use minijinja::{Value, context};
 
+use crate::core::action::Action;
+use crate::core::buttons::label;
+use crate::core::case::TheftKind;
 use crate::core::case::{Case, CaseId, Event, EventKind};
+use crate::core::command::ReportField;
 use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
+use crate::core::evidence::Chain;
 use crate::core::identity::{ActorRecord, Locale};
 use crate::core::intake::{self, Intake, Invalid, Question, Step, Want};
-use crate::core::message::{Outgoing, Recipient};
+use crate::core::message::{Button, Does, Outgoing, Recipient};
 use crate::core::ports::{Change, Store};
 use crate::core::steps;
 use crate::prompts::PromptKey;
@@ -18,6 +23,50 @@ impl<S: Store> Engine<S> {
         let mut o = self.ask(cx, &intake, context! { first => true })?;
         o.dialogue = Some(Some(intake));
         Ok(o)
+    }
+
+    /// Asks the current question again (a button for an earlier question was pressed).
+    pub(crate) fn ask_again(&self, cx: &Ctx<'_>, i: &Intake) -> Result<Outcome, EngineError> {
+        self.ask(cx, i, context! { first => false })
+    }
+
+    /// The choices offered as buttons with a question: the answer's own words where the
+    /// answer is a choice, and skip (or done, after evidence) wherever a question may be left.
+    fn choices(&self, i: &Intake) -> Vec<Button> {
+        let q = i.question;
+        let locale = i.locale;
+        let choice = |label: String, value: &str| {
+            let action = Action::Answer {
+                question: q,
+                choice: value.to_string(),
+            };
+            action.token().map(|token| Button {
+                label,
+                does: Does::Press { token },
+            })
+        };
+        let word = |b: &str, extra: Value| label(&self.svc, locale, b, &extra);
+        let mut buttons: Vec<Option<Button>> = match q {
+            Question::Language => vec![
+                choice("English".to_string(), "en"),
+                choice("中文".to_string(), "zh"),
+            ],
+            Question::How => TheftKind::ALL
+                .iter()
+                .map(|k| choice(word("how", context! { k => k.key() }), k.key()))
+                .collect(),
+            Question::Chain => CHAIN_CHOICES
+                .iter()
+                .map(|c| choice(c.display_name().to_string(), c.key()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        match q {
+            Question::Language => {}
+            Question::Evidence => buttons.push(choice(word("done", context! {}), "done")),
+            _ => buttons.push(choice(word("skip", context! {}), "skip")),
+        }
+        buttons.into_iter().flatten().collect()
     }
 
     fn ask(&self, cx: &Ctx<'_>, i: &Intake, extra: Value) -> Result<Outcome, EngineError> {
@@ -37,8 +86,9 @@ impl<S: Store> Engine<S> {
                 ..extra
             },
         )?;
+        let answer = self.to_chat(cx, text).with_buttons(self.choices(i));
         Ok(Outcome {
-            out: vec![self.to_chat(cx, text)],
+            out: vec![answer],
             ..Outcome::default()
         })
     }
@@ -47,8 +97,9 @@ impl<S: Store> Engine<S> {
         &self,
         cx: &Ctx<'_>,
         mut i: Intake,
+        text: &str,
     ) -> Result<Outcome, EngineError> {
-        match i.answer(&cx.msg.text, cx.now) {
+        match i.answer(text, cx.now) {
             Ok(step) => self.intake_next(cx, i, step),
             Err(invalid) => {
                 let ctx = invalid_ctx(&invalid);
@@ -85,6 +136,10 @@ impl<S: Store> Engine<S> {
                     PromptKey::IntakeEvidenceAdded,
                     context! { txs => txs, addresses => addresses, total_txs => i.report.txs.len(), total_addresses => i.report.addresses.len(), evidence => view },
                 )?;
+                let done = self.choices(&i);
+                for out in &mut o.out {
+                    out.meta.buttons = done.clone();
+                }
                 o.dialogue = Some(Some(i));
                 Ok(o)
             }
@@ -100,22 +155,22 @@ impl<S: Store> Engine<S> {
     pub(crate) fn report_one_line(
         &self,
         cx: &Ctx<'_>,
-        pairs: Vec<(String, String)>,
+        pairs: Vec<(ReportField, String)>,
     ) -> Result<Outcome, EngineError> {
         let mut i = Intake::new(cx.locale);
         for (k, v) in pairs {
-            let q = match k.as_str() {
-                "lang" | "language" => Question::Language,
-                "wallet" | "app" => Question::Wallet,
-                "how" => Question::How,
-                "chain" => Question::Chain,
-                "amount" => Question::Amount,
-                "asset" => {
+            let q = match k {
+                ReportField::Lang => Question::Language,
+                ReportField::Wallet => Question::Wallet,
+                ReportField::How => Question::How,
+                ReportField::Chain => Question::Chain,
+                ReportField::Amount => Question::Amount,
+                ReportField::Asset => {
                     i.report.asset = Some(v.to_uppercase());
                     continue;
                 }
-                "tx" | "txs" | "address" | "addr" | "addresses" => {
-                    let want = if is_tx_key(&k) {
+                ReportField::Tx | ReportField::Address => {
+                    let want = if k == ReportField::Tx {
                         Want::Tx
                     } else {
                         Want::Address
@@ -125,16 +180,9 @@ impl<S: Store> Engine<S> {
                     }
                     continue;
                 }
-                "noticed" => Question::Noticed,
-                "contacted" => Question::Contacted,
-                "country" => Question::Country,
-                _ => {
-                    return self.reply(
-                        cx,
-                        PromptKey::BadValue,
-                        context! { field => "key", value => k },
-                    );
-                }
+                ReportField::Noticed => Question::Noticed,
+                ReportField::Contacted => Question::Contacted,
+                ReportField::Country => Question::Country,
             };
             i.question = q;
             if let Err(invalid) = i.answer(&v, cx.now) {
@@ -236,24 +284,33 @@ impl<S: Store> Engine<S> {
             out: vec![
                 Outgoing {
                     key: format!("esc:{}:report:victim", case.id.as_str()),
-                    ..Outgoing::fresh(
-                        Some(case.id.clone()),
-                        Recipient::Chat {
-                            chat: cx.msg.chat.clone(),
-                        },
-                        reply,
-                    )
+                    case_id: Some(case.id.clone()),
+                    ..self.to_chat(cx, reply)
                 },
-                Outgoing::fresh(Some(case.id.clone()), Recipient::Moderators, notice),
+                Outgoing::keyed(
+                    crate::core::buttons::report_notice_key(&case.id),
+                    Some(case.id.clone()),
+                    Recipient::MODERATORS,
+                    notice,
+                )
+                .with_buttons(crate::core::buttons::mod_buttons(&self.svc, &case, false)),
             ],
             ..Outcome::default()
         })
     }
 }
 
-pub(crate) fn is_tx_key(k: &str) -> bool {
-    matches!(k, "tx" | "txs")
-}
+/// The chains offered as buttons in the intake (the rest are typed).
+const CHAIN_CHOICES: [Chain; 8] = [
+    Chain::Ethereum,
+    Chain::Bsc,
+    Chain::Tron,
+    Chain::Bitcoin,
+    Chain::Solana,
+    Chain::Polygon,
+    Chain::Arbitrum,
+    Chain::Base,
+];
 
 /// The template that explains why an answer was not taken.
 pub(crate) fn invalid_key(invalid: &Invalid) -> PromptKey {

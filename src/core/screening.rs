@@ -3,12 +3,11 @@
 
 use minijinja::context;
 
-use crate::core::command::{self, Command, ParseError, Parsed};
+use crate::core::command::{self, Command, ParseError, Parsed, ReportField};
 use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
 use crate::core::intake::{Intake, Question};
 use crate::core::message::{Outgoing, Recipient};
 use crate::core::ports::Store;
-use crate::core::report::is_tx_key;
 use crate::core::secrets::{self, Assessment, Field};
 use crate::prompts::PromptKey;
 
@@ -18,15 +17,15 @@ impl<S: Store> Engine<S> {
     pub(crate) fn screen(
         &self,
         cx: &Ctx<'_>,
+        text: &str,
         parsed: &Result<Parsed, ParseError>,
         intake: Option<&Intake>,
     ) -> Result<Option<Outcome>, EngineError> {
-        let text = &cx.msg.text;
         let mut verdicts = Vec::new();
         match parsed {
             Ok(Parsed::Command(Command::Report(pairs))) => {
                 for (k, v) in pairs {
-                    let field = if is_tx_key(k) {
+                    let field = if *k == ReportField::Tx {
                         Field::TxHash
                     } else {
                         Field::FreeText
@@ -44,6 +43,55 @@ impl<S: Store> Engine<S> {
             })) => verdicts.push(secrets::assess(text, Field::TxHash)),
             _ => verdicts.push(secrets::assess(text, Field::FreeText)),
         }
+        self.refuse_secrets(
+            cx,
+            verdicts,
+            matches!(parsed, Ok(Parsed::Text)) && intake.is_none(),
+        )
+    }
+
+    /// The same screen for a command the platform structured (Discord's options): each value
+    /// is judged by the field it was given in, so a hash is a hash only where one was asked.
+    pub(crate) fn screen_command(
+        &self,
+        cx: &Ctx<'_>,
+        cmd: &Command,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let free = |t: &str| secrets::assess(t, Field::FreeText);
+        let verdicts: Vec<Assessment> = match cmd {
+            Command::Report(pairs) => pairs
+                .iter()
+                .map(|(k, v)| match k {
+                    ReportField::Tx => secrets::assess(v, Field::TxHash),
+                    _ => free(v),
+                })
+                .collect(),
+            Command::Evidence { action, args, .. } => {
+                let field = match action {
+                    command::EvidenceAction::Add => Field::TxHash,
+                    _ => Field::FreeText,
+                };
+                vec![secrets::assess(&args.join(" "), field)]
+            }
+            Command::Contacted { rest, .. } | Command::Replied { rest, .. } => vec![free(rest)],
+            Command::Note { text, .. } => vec![free(text)],
+            Command::Hold { reason, .. }
+            | Command::Reject { reason, .. }
+            | Command::Close { reason, .. } => vec![free(reason)],
+            Command::Export { tz: Some(t), .. } => vec![free(t)],
+            Command::Authorities { country: Some(c) } => vec![free(c)],
+            _ => Vec::new(),
+        };
+        self.refuse_secrets(cx, verdicts, false)
+    }
+
+    /// Refuses what the verdicts found. `chatter`: the text was plain talk, not a command.
+    fn refuse_secrets(
+        &self,
+        cx: &Ctx<'_>,
+        verdicts: Vec<Assessment>,
+        chatter: bool,
+    ) -> Result<Option<Outcome>, EngineError> {
         let mut kinds = Vec::new();
         let mut ambiguous = false;
         for v in verdicts {
@@ -56,16 +104,17 @@ impl<S: Store> Engine<S> {
         if kinds.is_empty() && !ambiguous {
             return Ok(None);
         }
-        if kinds.is_empty() && !cx.msg.private {
+        if kinds.is_empty() && !cx.msg.private() {
             // People share transaction hashes in community channels all the time: leave a
             // bare one alone there, store nothing, and refuse it only inside a command.
-            return match parsed {
-                Ok(Parsed::Text) if intake.is_none() => Ok(Some(Outcome::default())),
-                _ => Ok(Some(self.reply(
+            return if chatter {
+                Ok(Some(Outcome::default()))
+            } else {
+                Ok(Some(self.reply(
                     cx,
                     PromptKey::HexAmbiguous,
                     context! {},
-                )?)),
+                )?))
             };
         }
         tracing::info!(user = ?cx.msg.actor.user, secret = !kinds.is_empty(), "message refused: possible secret");
@@ -81,7 +130,7 @@ impl<S: Store> Engine<S> {
             key,
             &context! { kinds => kinds, public => false, name => cx.msg.actor.name },
         )?;
-        if cx.msg.private {
+        if cx.msg.private() {
             outcome.out.push(self.to_chat(cx, private_text));
         } else {
             // Seen by others: delete it, warn without repeating it, tell the sender privately
@@ -92,7 +141,10 @@ impl<S: Store> Engine<S> {
                 key,
                 &context! { kinds => kinds, public => true, name => cx.msg.actor.name },
             )?;
-            outcome.out.push(self.to_chat(cx, public));
+            let mut warning = self.to_chat(cx, public);
+            // The message it would reply to is being deleted.
+            warning.meta.reply_to = None;
+            outcome.out.push(warning);
             outcome.out.push(Outgoing::fresh(
                 None,
                 Recipient::User {
@@ -107,7 +159,7 @@ impl<S: Store> Engine<S> {
             )?;
             outcome
                 .out
-                .push(Outgoing::fresh(None, Recipient::Moderators, notice));
+                .push(Outgoing::fresh(None, Recipient::MODERATORS, notice));
         }
         Ok(Some(outcome))
     }
@@ -115,11 +167,11 @@ impl<S: Store> Engine<S> {
     /// A channel message offering "fund recovery", hacking or DMs: alert moderators with its
     /// link, and (as configured) warn in the channel and delete it.
     pub(crate) fn watch_channel(&self, cx: &Ctx<'_>) -> Result<Outcome, EngineError> {
-        let Some(m) = self.svc.scam.check(&cx.msg.text) else {
+        let Some(m) = self.svc.scam.check(cx.msg.text()) else {
             return Ok(Outcome::default());
         };
         tracing::info!(pattern = %m.pattern, user = ?cx.msg.actor.user, "recovery-scam message flagged");
-        let settings = &self.svc.scam_settings;
+        let settings = &self.svc.scam_policy;
         let mut outcome = Outcome {
             delete_original: settings.delete,
             ..Outcome::default()
@@ -135,19 +187,23 @@ impl<S: Store> Engine<S> {
                 pattern => m.pattern,
                 link => cx.msg.link,
                 deleted => settings.delete,
-                excerpt => crate::core::secrets::redact(&cx.msg.text.chars().take(200).collect::<String>()),
+                excerpt => crate::core::secrets::redact(&cx.msg.text().chars().take(200).collect::<String>()),
             },
         )?;
         outcome
             .out
-            .push(Outgoing::fresh(None, Recipient::Moderators, notice));
+            .push(Outgoing::fresh(None, Recipient::MODERATORS, notice));
         if settings.warn_in_channel {
             let warning = self.svc.render(
                 self.svc.public_locale,
                 PromptKey::ScamWarning,
                 &context! { category => m.category.key(), deleted => settings.delete },
             )?;
-            outcome.out.push(self.to_chat(cx, warning));
+            let mut warning = self.to_chat(cx, warning);
+            if settings.delete {
+                warning.meta.reply_to = None;
+            }
+            outcome.out.push(warning);
         }
         Ok(outcome)
     }
@@ -158,7 +214,7 @@ fn blank_tx_values(text: &str) -> String {
     command::tokenize(text)
         .into_iter()
         .map(|t| match t.split_once('=') {
-            Some((k, _)) if is_tx_key(&k.trim().to_lowercase()) => format!("{k}=_"),
+            Some((k, _)) if ReportField::parse(k) == Some(ReportField::Tx) => format!("{k}=_"),
             _ => t,
         })
         .collect::<Vec<_>>()

@@ -100,12 +100,13 @@ pub fn take(
             authorities => authorities_for(svc, case, locale),
         }
     };
-    let msg = |suffix: &str, to: Recipient, text: String| Outgoing {
-        key: format!("esc:{}:{key}:{suffix}", case.id.as_str()),
-        case_id: Some(case.id.clone()),
-        to,
-        text,
-        attachment: None,
+    let msg = |suffix: &str, to: Recipient, text: String| {
+        Outgoing::keyed(
+            format!("esc:{}:{key}:{suffix}", case.id.as_str()),
+            Some(case.id.clone()),
+            to,
+            text,
+        )
     };
     let to_victim = Recipient::User {
         user: case.reporter.clone(),
@@ -131,7 +132,10 @@ pub fn take(
             PromptKey::PublicPost,
             &ctx(svc.public_locale),
         )?;
-        taken.events.push(EventKind::PostDrafted { text: draft });
+        taken.events.push(EventKind::PostDrafted {
+            text: draft,
+            step: Some(key.clone()),
+        });
     }
     let mut victim_ctx = ctx(victim);
     if step.kind == StepKind::Checklist {
@@ -145,15 +149,30 @@ pub fn take(
     // Moderators hear of every step but the checklist (they were told of the report itself).
     if step.kind != StepKind::Checklist {
         let mut mod_ctx = ctx(mods);
-        if let Some(EventKind::PostDrafted { text }) = taken.events.last() {
+        if let Some(EventKind::PostDrafted { text, .. }) = taken.events.last() {
             mod_ctx = context! { draft => text, ..mod_ctx };
         }
         mod_ctx = context! { what => step.kind.key(), ..mod_ctx };
-        taken.out.push(msg(
+        let mut notice = msg(
             "mods",
-            Recipient::Moderators,
+            Recipient::MODERATORS,
             svc.prompts.render(mods, PromptKey::ModNotice, &mod_ctx)?,
-        ));
+        );
+        // A drafted post waits for a decision: its notice carries approve and reject.
+        if let Some(drafted) = taken
+            .events
+            .last()
+            .filter(|_| step.kind == StepKind::PublicPost)
+        {
+            let mut decided = after.clone();
+            decided.apply(&crate::core::case::Event::new(
+                now,
+                crate::core::identity::ActorRecord::system(),
+                drafted.clone(),
+            ));
+            notice.meta.buttons = crate::core::buttons::mod_buttons(svc, &decided, true);
+        }
+        taken.out.push(notice);
     }
     Ok(taken)
 }

@@ -3,7 +3,7 @@
 
 use minijinja::context;
 
-use crate::core::case::EventKind;
+use crate::core::case::{CaseId, EventKind};
 use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
 use crate::core::identity::Locale;
 use crate::core::intake;
@@ -23,10 +23,11 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn contacted(
         &self,
         cx: &Ctx<'_>,
-        case: Option<String>,
+        case: Option<CaseId>,
         rest: String,
     ) -> Result<Outcome, EngineError> {
-        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        let redo = |id: &CaseId| format!("/contacted {id} {rest}");
+        let sc = found!(self.find_case(cx, case.as_ref(), &redo).await);
         if !sc.case.is_open() {
             return self.ended_reply(cx, &sc.case);
         }
@@ -44,10 +45,11 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn replied(
         &self,
         cx: &Ctx<'_>,
-        case: Option<String>,
+        case: Option<CaseId>,
         rest: String,
     ) -> Result<Outcome, EngineError> {
-        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        let redo = |id: &CaseId| format!("/replied {id} {rest}");
+        let sc = found!(self.find_case(cx, case.as_ref(), &redo).await);
         if !sc.case.is_open() {
             return self.ended_reply(cx, &sc.case);
         }
@@ -64,9 +66,10 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn unresolved(
         &self,
         cx: &Ctx<'_>,
-        case: Option<String>,
+        case: Option<CaseId>,
     ) -> Result<Outcome, EngineError> {
-        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        let redo = |id: &CaseId| format!("/unresolved {id}");
+        let sc = found!(self.find_case(cx, case.as_ref(), &redo).await);
         if !sc.case.is_open() {
             return self.ended_reply(cx, &sc.case);
         }
@@ -86,10 +89,12 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn status(
         &self,
         cx: &Ctx<'_>,
-        case: Option<String>,
+        case: Option<CaseId>,
     ) -> Result<Outcome, EngineError> {
         let cases = match case {
-            Some(raw) => vec![found!(self.find_case(cx, Some(&raw)).await)],
+            Some(id) => vec![found!(
+                self.find_case(cx, Some(&id), &|_| String::new()).await
+            )],
             None => self.store.cases_of(&cx.msg.actor.user).await?,
         };
         if cases.is_empty() {
@@ -105,10 +110,15 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn end_case(
         &self,
         cx: &Ctx<'_>,
-        case: Option<String>,
+        case: Option<CaseId>,
         kind: EventKind,
     ) -> Result<Outcome, EngineError> {
-        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        let word = match kind {
+            EventKind::Resolved => "resolve",
+            _ => "withdraw",
+        };
+        let redo = |id: &CaseId| format!("/{word} {id}");
+        let sc = found!(self.find_case(cx, case.as_ref(), &redo).await);
         if !sc.case.is_open() {
             return self.ended_reply(cx, &sc.case);
         }
@@ -118,16 +128,9 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn set_locale(
         &self,
         cx: &Ctx<'_>,
-        case: Option<String>,
-        rest: String,
+        case: Option<CaseId>,
+        locale: Locale,
     ) -> Result<Outcome, EngineError> {
-        let Some(locale) = Locale::parse(&rest) else {
-            return self.reply(
-                cx,
-                PromptKey::BadValue,
-                context! { field => "language", value => rest },
-            );
-        };
         let cx = Ctx { locale, ..*cx };
         // Without a case this sets the sender's language; with one, that case's too.
         let mut outcome = match case {
@@ -136,8 +139,8 @@ impl<S: Store> Engine<S> {
                 PromptKey::LocaleSet,
                 context! { case => None::<String> },
             )?,
-            Some(raw) => {
-                let sc = found!(self.find_case(&cx, Some(&raw)).await);
+            Some(id) => {
+                let sc = found!(self.find_case(&cx, Some(&id), &|_| String::new()).await);
                 let id = sc.case.id.to_string();
                 self.case_change(
                     &cx,
@@ -220,12 +223,16 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn export(
         &self,
         cx: &Ctx<'_>,
-        case: Option<String>,
+        case: Option<CaseId>,
         tz: Option<String>,
     ) -> Result<Outcome, EngineError> {
         use crate::core::dossier;
-        use crate::core::message::{Attachment, Outgoing, Recipient};
-        let sc = found!(self.find_case(cx, case.as_deref()).await);
+        use crate::core::message::Attachment;
+        let redo = |id: &CaseId| match &tz {
+            Some(tz) => format!("/export {id} {tz}"),
+            None => format!("/export {id}"),
+        };
+        let sc = found!(self.find_case(cx, case.as_ref(), &redo).await);
         let Ok(zone) = dossier::time_zone(tz.as_deref(), sc.case.report.country.as_ref()) else {
             return self.reply(
                 cx,
@@ -246,20 +253,15 @@ impl<S: Store> Engine<S> {
             ("html", "text/html; charset=utf-8", d.html),
         ] {
             let filename = format!("recourse-{id}.{ext}");
-            outcome.out.push(Outgoing {
-                attachment: Some(Attachment {
-                    filename: filename.clone(),
-                    content_type: content_type.to_string(),
-                    content,
-                }),
-                ..Outgoing::fresh(
-                    Some(id.clone()),
-                    Recipient::Chat {
-                        chat: cx.msg.chat.clone(),
-                    },
-                    filename,
-                )
+            let mut file = self.to_chat(cx, filename.clone());
+            file.case_id = Some(id.clone());
+            file.meta.reply_to = None;
+            file.attachment = Some(Attachment {
+                filename,
+                content_type: content_type.to_string(),
+                content,
             });
+            outcome.out.push(file);
         }
         Ok(outcome)
     }

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::Community;
 use crate::core::case::{Case, Event, EvidenceLabel, EvidenceValue};
 use crate::core::identity::Locale;
 use crate::core::ladder::Ladder;
+use crate::core::policy::Community;
 
 pub fn fmt_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()

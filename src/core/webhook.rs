@@ -70,7 +70,11 @@ pub fn mirror(
         };
         copies.push(copy(key.clone(), Some(case_id.clone()), &payload));
     }
-    for o in outgoing.iter().filter(|o| o.to == Recipient::Moderators) {
+    // Edits of moderator posts (who claimed, who approved) are for the platforms' posts only.
+    for o in outgoing
+        .iter()
+        .filter(|o| o.to.is_moderators() && o.meta.op == crate::core::message::Op::Send)
+    {
         let key = format!("{}:webhook", o.key);
         let payload = Payload {
             version: PAYLOAD_VERSION,
@@ -98,13 +102,7 @@ fn is_victim_step_message(o: &Outgoing, case_id: &CaseId) -> bool {
 fn copy(key: String, case_id: Option<CaseId>, payload: &Payload<'_>) -> Outgoing {
     // Serializing a struct of strings and numbers cannot fail.
     let body = serde_json::to_string(payload).unwrap_or_default();
-    Outgoing {
-        key,
-        case_id,
-        to: Recipient::Webhook,
-        text: body,
-        attachment: None,
-    }
+    Outgoing::keyed(key, case_id, Recipient::Webhook, body)
 }
 
 #[cfg(test)]
@@ -113,13 +111,7 @@ mod tests {
     use crate::core::identity::UserRef;
 
     fn msg(key: &str, case: Option<&CaseId>, to: Recipient, text: &str) -> Outgoing {
-        Outgoing {
-            key: key.into(),
-            case_id: case.cloned(),
-            to,
-            text: text.into(),
-            attachment: None,
-        }
+        Outgoing::keyed(key.into(), case.cloned(), to, text.into())
     }
 
     fn at() -> DateTime<Utc> {
@@ -144,7 +136,7 @@ mod tests {
             msg(
                 &format!("esc:{}:reminder#0:mods", id.as_str()),
                 Some(&id),
-                Recipient::Moderators,
+                Recipient::MODERATORS,
                 "reminder sent",
             ),
         ];
@@ -181,8 +173,8 @@ mod tests {
                 },
                 "hi",
             ),
-            msg("m:2", None, Recipient::Moderators, "scam flagged"),
-            msg("m:3", None, Recipient::Public, "post"),
+            msg("m:2", None, Recipient::MODERATORS, "scam flagged"),
+            msg("m:3", None, Recipient::PUBLIC, "post"),
         ];
         let copies = mirror(&out, None, None, at());
         assert_eq!(copies.len(), 1);

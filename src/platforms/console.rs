@@ -12,8 +12,8 @@ use tokio::sync::Mutex;
 use crate::core::case::CaseId;
 use crate::core::clock::{Clock, ManualClock};
 use crate::core::engine::Engine;
-use crate::core::identity::{Actor, ChatRef, Locale, UserRef};
-use crate::core::message::{Incoming, Recipient};
+use crate::core::identity::{Actor, ChatRef, Locale, MessageRef, UserRef};
+use crate::core::message::{Button, Does, Incoming, Input, Op, Place, Recipient};
 use crate::core::ports::{OutboxItem, Store};
 use crate::delivery::{Delivery, SendError, Sink};
 use crate::prompts::PromptKey;
@@ -29,6 +29,10 @@ pub struct ConsoleSink<W> {
     files: std::path::PathBuf,
     /// The case most recently mentioned, for `@last` in scripts.
     last_case: Arc<std::sync::Mutex<Option<CaseId>>>,
+    /// The tokens of the buttons last printed, for `/press <n>`.
+    last_buttons: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Numbers the printed messages, as their references.
+    printed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl<W> ConsoleSink<W> {
@@ -43,6 +47,8 @@ impl<W> ConsoleSink<W> {
             out,
             files: std::path::PathBuf::from("exports"),
             last_case: Arc::default(),
+            last_buttons: Arc::default(),
+            printed: Arc::default(),
         }
     }
 }
@@ -54,21 +60,31 @@ fn label(to: &Recipient) -> String {
         } => "recourse → #community".to_string(),
         Recipient::Chat { .. } => "recourse".to_string(),
         Recipient::User { user } => format!("recourse → {} (private)", user.local_id()),
-        Recipient::Moderators => "recourse → #moderators".to_string(),
-        Recipient::Public => "recourse → #public".to_string(),
+        Recipient::Moderators { .. } => "recourse → #moderators".to_string(),
+        Recipient::Public { .. } => "recourse → #public".to_string(),
         Recipient::Webhook => "recourse → webhook".to_string(),
     }
 }
 
 impl<W: AsyncWrite + Unpin + Send> Sink for ConsoleSink<W> {
-    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+    async fn send(&self, item: &OutboxItem) -> Result<Option<MessageRef>, SendError> {
         if let Some(id) = &item.case_id {
             *self
                 .last_case
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id.clone());
         }
-        let mut text = format!("{}:\n", label(&item.to));
+        let line = self
+            .printed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let reference = Some(MessageRef::Console { line });
+        let how = match item.meta.op {
+            Op::Send => "",
+            Op::Edit { .. } => " (post updated)",
+            Op::Delete { .. } => " (message deleted)",
+        };
+        let mut text = format!("{}{how}:\n", label(&item.to));
         if let Some(a) = &item.attachment {
             // The file name is ours (`recourse-<case id>.<ext>`), never user text.
             let path = self.files.join(&a.filename);
@@ -82,12 +98,15 @@ impl<W: AsyncWrite + Unpin + Send> Sink for ConsoleSink<W> {
             out.write_all(text.as_bytes())
                 .await
                 .map_err(|e| SendError::Retry(e.to_string()))?;
-            return Ok(None);
+            return Ok(reference);
         }
         for line in item.text.lines() {
             text.push_str("  ");
             text.push_str(line);
             text.push('\n');
+        }
+        if !item.meta.buttons.is_empty() {
+            text.push_str(&self.buttons(&item.meta.buttons));
         }
         text.push('\n');
         let mut out = self.out.lock().await;
@@ -97,7 +116,41 @@ impl<W: AsyncWrite + Unpin + Send> Sink for ConsoleSink<W> {
         out.flush()
             .await
             .map_err(|e| SendError::Retry(e.to_string()))?;
-        Ok(None)
+        Ok(reference)
+    }
+}
+
+impl<W> ConsoleSink<W> {
+    /// Buttons as a numbered line: `/press <n>` presses one; a link is shown as what it opens.
+    fn buttons(&self, buttons: &[Button]) -> String {
+        let mut tokens = self
+            .last_buttons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tokens.clear();
+        let mut line = String::from("  ");
+        for b in buttons {
+            match &b.does {
+                Does::Press { token } => {
+                    tokens.push(token.clone());
+                    line.push_str(&format!("[{} {}] ", tokens.len(), b.label));
+                }
+                Does::OpenPrivateReport | Does::OpenPrivate => {
+                    line.push_str(&format!("[{} → private chat] ", b.label));
+                }
+                Does::Link { url } => line.push_str(&format!("[{} → {url}] ", b.label)),
+            }
+        }
+        format!("{}\n", line.trim_end())
+    }
+
+    /// The token of button `n` of the buttons last printed.
+    pub fn button(&self, n: usize) -> Option<String> {
+        let tokens = self
+            .last_buttons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        n.checked_sub(1).and_then(|i| tokens.get(i).cloned())
     }
 }
 
@@ -215,65 +268,84 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
             "/as" => self.switch_user(rest).await,
             "/wait" => self.wait(rest).await,
             "/channel" => self.channel(rest).await,
-            _ => {
-                let msg = Incoming {
-                    actor: self.actor.clone(),
-                    chat: ChatRef::Console,
-                    private: true,
-                    text: line.to_string(),
-                    link: None,
-                    locale_hint: None,
+            "/press" => {
+                let token = rest
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| self.delivery.sink().inner().button(n));
+                let Some(token) = token else {
+                    let text = self.render(PromptKey::Usage, context! { command => "press" });
+                    return self.print(&format!("recourse:\n  {text}\n\n")).await;
                 };
-                match self.engine.handle(&msg).await {
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "command failed");
-                        let text = self.engine.error_text(&e, None);
-                        self.print(&format!("recourse:\n  {text}\n\n")).await?;
-                    }
-                }
-                self.catch_up().await;
-                Ok(())
+                self.input(ChatRef::Console, Place::Private, Input::Press(token))
+                    .await
+            }
+            _ => {
+                self.input(
+                    ChatRef::Console,
+                    Place::Private,
+                    Input::Text(line.to_string()),
+                )
+                .await
             }
         }
     }
 
-    /// Posts into the community channel, as a platform would pass on a channel message.
-    async fn channel(&mut self, text: &str) -> anyhow::Result<()> {
+    /// Hands one input to the engine, prints its answers at once (the console's "in place"),
+    /// then whatever else fell due.
+    async fn input(&mut self, chat: ChatRef, place: Place, input: Input) -> anyhow::Result<()> {
         let msg = Incoming {
             actor: self.actor.clone(),
-            chat: ChatRef::ConsoleChannel,
-            private: false,
-            text: text.to_string(),
+            chat,
+            place,
+            input,
+            message: None,
             link: None,
             locale_hint: None,
         };
         match self.engine.handle(&msg).await {
-            Ok(h) if h.delete_original => {
-                let text = self.render(PromptKey::ConsoleDeleted, context! {});
-                self.print(&format!(
-                    "recourse:
-  {text}
-
-"
-                ))
-                .await?;
+            Ok(h) => {
+                if h.delete_original {
+                    let text = self.render(PromptKey::ConsoleDeleted, context! {});
+                    self.print(&format!("recourse:\n  {text}\n\n")).await?;
+                }
+                for answer in h.answers() {
+                    let item = OutboxItem {
+                        id: 0,
+                        key: answer.key.clone(),
+                        case_id: answer.case_id.clone(),
+                        to: answer.to.clone(),
+                        text: answer.text.clone(),
+                        attachment: answer.attachment.clone(),
+                        meta: answer.meta.clone(),
+                        attempts: 0,
+                        target: None,
+                    };
+                    let sent = self.delivery.sink().send(&item).await;
+                    let result = sent.map_err(|e| e.to_string());
+                    if let Err(e) = self.engine.answered(&answer.key, result).await {
+                        tracing::warn!(error = %e, "could not record an answer as sent");
+                    }
+                }
             }
-            Ok(_) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "channel message failed");
-                let text = self.engine.error_text(&e, None);
-                self.print(&format!(
-                    "recourse:
-  {text}
-
-"
-                ))
-                .await?;
+                let text = self.engine.error_text(&e, &msg);
+                self.print(&format!("recourse:\n  {text}\n\n")).await?;
             }
         }
         self.catch_up().await;
         Ok(())
+    }
+
+    /// Posts into the community channel, as a platform would pass on a channel message.
+    async fn channel(&mut self, text: &str) -> anyhow::Result<()> {
+        self.input(
+            ChatRef::ConsoleChannel,
+            Place::Community,
+            Input::Text(text.to_string()),
+        )
+        .await
     }
 
     async fn switch_user(&mut self, rest: &str) -> anyhow::Result<()> {

@@ -6,10 +6,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Row;
 
 use crate::core::case::{CaseId, Event};
-use crate::core::identity::{ChatRef, UserRef};
+use crate::core::identity::{ChatRef, MessageRef, UserRef};
 use crate::core::message::{Outgoing, Recipient};
 use crate::core::ports::{
-    CaseMessage, Change, Conversation, OutboxItem, Saved, StoreError, StoredCase, Taken,
+    CaseMessage, Change, Conversation, OutboxItem, RowState, Saved, StoreError, StoredCase, Taken,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -50,7 +50,7 @@ const STEP_ROWS: &str = json_rows!(case_id text, step text, taken_at bigint);
 const EVENT_ROWS: &str =
     json_rows!(ord bigint, case_id text, at bigint, actor text, kind text, data text);
 const OUTBOX_ROWS: &str = json_rows!(ord bigint, dedupe_key text, case_id text, recipient text,
-    body text, created_at bigint, attachment text);
+    body text, created_at bigint, lease_until bigint, attachment text, meta text);
 
 /// One JSON array bound as a single parameter and read back as rows (`x.<column>`): a batch of
 /// any size costs one statement, on both backends.
@@ -98,7 +98,11 @@ struct OutboxRow<'a> {
     recipient: String,
     body: &'a str,
     created_at: i64,
+    /// Answers are written leased: the adapter sends them in place; the outbox only if the
+    /// lease runs out first.
+    lease_until: Option<i64>,
     attachment: Option<String>,
+    meta: Option<String>,
 }
 
 fn case_row(ch: &Change) -> R<CaseRow<'_>> {
@@ -123,7 +127,7 @@ fn case_row(ch: &Change) -> R<CaseRow<'_>> {
 /// was already taken is left out (nothing of it is written); a change whose case moved on
 /// (version mismatch) is reported as a conflict, and the caller must roll back, because its
 /// step may already be in the escalation log.
-async fn write_batch(conn: &mut Conn, changes: &[Change]) -> R<Vec<Saved>> {
+async fn write_batch(conn: &mut Conn, changes: &[Change], lease_ms: i64) -> R<Vec<Saved>> {
     let mut saved = vec![Saved::Done; changes.len()];
     let new: Vec<CaseRow> = changes
         .iter()
@@ -228,11 +232,15 @@ async fn write_batch(conn: &mut Conn, changes: &[Change]) -> R<Vec<Saved>> {
     let out: Vec<(&Outgoing, DateTime<Utc>)> = written()
         .flat_map(|c| c.outgoing.iter().map(move |o| (o, c.at)))
         .collect();
-    insert_outgoing(conn, &out).await?;
+    insert_outgoing(conn, &out, lease_ms).await?;
     Ok(saved)
 }
 
-async fn insert_outgoing(conn: &mut Conn, out: &[(&Outgoing, DateTime<Utc>)]) -> R<()> {
+async fn insert_outgoing(
+    conn: &mut Conn,
+    out: &[(&Outgoing, DateTime<Utc>)],
+    lease_ms: i64,
+) -> R<()> {
     if out.is_empty() {
         return Ok(());
     }
@@ -247,15 +255,17 @@ async fn insert_outgoing(conn: &mut Conn, out: &[(&Outgoing, DateTime<Utc>)]) ->
                 recipient: json(&o.to)?,
                 body: &o.text,
                 created_at: ms(*at),
+                lease_until: o.is_answer().then(|| ms(*at) + lease_ms),
                 attachment: o.attachment.as_ref().map(json).transpose()?,
+                meta: (!o.meta.is_default()).then(|| json(&o.meta)).transpose()?,
             })
         })
         .collect::<R<Vec<_>>>()?;
     sqlx::query(&format!(
         "INSERT INTO outbox (dedupe_key, case_id, recipient, body, created_at, next_attempt_at, \
-         attachment) SELECT x.dedupe_key, x.case_id, x.recipient, x.body, x.created_at, \
-         x.created_at, x.attachment FROM {OUTBOX_ROWS} WHERE true ORDER BY x.ord \
-         ON CONFLICT (dedupe_key) DO NOTHING"
+         lease_until, attachment, meta) SELECT x.dedupe_key, x.case_id, x.recipient, x.body, \
+         x.created_at, x.created_at, x.lease_until, x.attachment, x.meta FROM {OUTBOX_ROWS} \
+         WHERE true ORDER BY x.ord ON CONFLICT (dedupe_key) DO NOTHING"
     ))
     .bind(rows(&items)?)
     .execute(&mut *conn)
@@ -305,7 +315,7 @@ impl Backend {
     pub async fn save_batch(&self, changes: &[Change]) -> R<Vec<Saved>> {
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
-        let saved = write_batch(&mut tx, changes).await?;
+        let saved = write_batch(&mut tx, changes, self.lease_ms).await?;
         if saved.iter().all(|s| *s == Saved::Done) {
             tx.commit().await?;
         } else {
@@ -388,12 +398,11 @@ impl Backend {
         rows.iter().map(stored).collect()
     }
 
-    pub async fn enqueue(&self, out: &[Outgoing]) -> R<()> {
+    pub async fn enqueue(&self, out: &[Outgoing], now: DateTime<Utc>) -> R<()> {
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
-        let now = Utc::now();
         let out: Vec<_> = out.iter().map(|o| (o, now)).collect();
-        insert_outgoing(&mut tx, &out).await?;
+        insert_outgoing(&mut tx, &out, self.lease_ms).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -495,7 +504,7 @@ impl Backend {
             .fetch_all(&mut *tx)
             .await?;
         let changes = decide_all(&rows, &decide)?;
-        let saved = write_batch(&mut tx, &changes).await?;
+        let saved = write_batch(&mut tx, &changes, self.lease_ms).await?;
         if saved.contains(&Saved::Conflict) {
             // The rows are locked (PostgreSQL) or the database is (SQLite): this cannot happen
             // unless something bypasses the store. Write nothing rather than guess.
@@ -524,7 +533,7 @@ impl Backend {
             "UPDATE outbox SET lease_until = $2 WHERE id IN (SELECT id FROM outbox{BY_PENDING} \
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
              AND (lease_until IS NULL OR lease_until <= $1) ORDER BY id LIMIT $3{SKIP_LOCKED}) \
-             RETURNING id, dedupe_key, case_id, recipient, body, attachment, attempts"
+             RETURNING id, dedupe_key, case_id, recipient, body, attachment, meta, attempts"
         );
         let rows = sqlx::query(&sql)
             .bind(ms(now))
@@ -539,6 +548,7 @@ impl Backend {
                 let to: String = row.try_get("recipient")?;
                 let attempts: i64 = row.try_get("attempts")?;
                 let attachment: Option<String> = row.try_get("attachment")?;
+                let meta: Option<String> = row.try_get("meta")?;
                 Ok(OutboxItem {
                     id: row.try_get("id")?,
                     key: row.try_get("dedupe_key")?,
@@ -546,6 +556,8 @@ impl Backend {
                     to: parse::<Recipient>(&to)?,
                     text: row.try_get("body")?,
                     attachment: attachment.as_deref().map(parse).transpose()?,
+                    meta: meta.as_deref().map(parse).transpose()?.unwrap_or_default(),
+                    target: None,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 })
             })
@@ -557,7 +569,7 @@ impl Backend {
     pub async fn outbox_sent(
         &self,
         id: i64,
-        message_ref: Option<&str>,
+        message_ref: Option<&MessageRef>,
         now: DateTime<Utc>,
     ) -> R<()> {
         let _w = self.write_lock().await;
@@ -567,10 +579,62 @@ impl Backend {
         )
         .bind(id)
         .bind(ms(now))
-        .bind(message_ref)
+        .bind(message_ref.map(json).transpose()?)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    pub async fn outbox_sent_key(
+        &self,
+        key: &str,
+        message_ref: Option<&MessageRef>,
+        now: DateTime<Utc>,
+    ) -> R<()> {
+        let _w = self.write_lock().await;
+        sqlx::query(
+            "UPDATE outbox SET sent_at = $2, message_ref = $3, lease_until = NULL, \
+             attempts = attempts + 1 WHERE dedupe_key = $1 AND sent_at IS NULL",
+        )
+        .bind(key)
+        .bind(ms(now))
+        .bind(message_ref.map(json).transpose()?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_release_key(&self, key: &str, error: &str) -> R<()> {
+        let _w = self.write_lock().await;
+        sqlx::query(
+            "UPDATE outbox SET lease_until = NULL, last_error = $2 \
+             WHERE dedupe_key = $1 AND sent_at IS NULL",
+        )
+        .bind(key)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_row_state(&self, key: &str) -> R<RowState> {
+        let row = sqlx::query(
+            "SELECT sent_at, failed_at, message_ref FROM outbox WHERE dedupe_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(RowState::Gone);
+        };
+        let sent: Option<i64> = row.try_get("sent_at")?;
+        let failed: Option<i64> = row.try_get("failed_at")?;
+        let reference: Option<String> = row.try_get("message_ref")?;
+        Ok(match (sent, failed) {
+            (Some(_), _) => RowState::Sent(reference.as_deref().and_then(|r| parse(r).ok())),
+            (None, Some(_)) => RowState::Gone,
+            (None, None) => RowState::Pending,
+        })
     }
 
     pub async fn outbox_retry(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> R<()> {

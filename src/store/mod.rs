@@ -7,10 +7,10 @@ pub mod sqlite;
 use chrono::{DateTime, Utc};
 
 use crate::core::case::{CaseId, Event};
-use crate::core::identity::{ChatRef, UserRef};
+use crate::core::identity::{ChatRef, MessageRef, UserRef};
 use crate::core::message::Outgoing;
 use crate::core::ports::{
-    CaseMessage, Change, Conversation, OutboxItem, Saved, Store, StoreError, StoreResult,
+    CaseMessage, Change, Conversation, OutboxItem, RowState, Saved, Store, StoreError, StoreResult,
     StoredCase, Taken,
 };
 
@@ -194,8 +194,8 @@ impl Store for SqlStore {
     async fn queue(&self, limit: u32) -> StoreResult<Vec<StoredCase>> {
         dispatch!(self, b => b.queue(limit).await)
     }
-    async fn enqueue(&self, out: &[Outgoing]) -> StoreResult<()> {
-        dispatch!(self, b => b.enqueue(out).await)
+    async fn enqueue(&self, out: &[Outgoing], now: DateTime<Utc>) -> StoreResult<()> {
+        dispatch!(self, b => b.enqueue(out, now).await)
     }
     async fn case_messages(&self, id: &CaseId) -> StoreResult<Vec<CaseMessage>> {
         dispatch!(self, b => b.case_messages(id).await)
@@ -232,10 +232,24 @@ impl Store for SqlStore {
     async fn outbox_sent(
         &self,
         id: i64,
-        message_ref: Option<&str>,
+        message_ref: Option<&MessageRef>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         dispatch!(self, b => b.outbox_sent(id, message_ref, now).await)
+    }
+    async fn outbox_sent_key(
+        &self,
+        key: &str,
+        message_ref: Option<&MessageRef>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self, b => b.outbox_sent_key(key, message_ref, now).await)
+    }
+    async fn outbox_release_key(&self, key: &str, error: &str) -> StoreResult<()> {
+        dispatch!(self, b => b.outbox_release_key(key, error).await)
+    }
+    async fn outbox_row_state(&self, key: &str) -> StoreResult<RowState> {
+        dispatch!(self, b => b.outbox_row_state(key).await)
     }
     async fn outbox_retry(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
         dispatch!(self, b => b.outbox_retry(id, next_at, error).await)

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use recourse::config::Settings;
 use recourse::core::clock::{Clock, ManualClock};
-use recourse::core::engine::{Engine, Handled, Services};
+use recourse::core::engine::{Engine, Handled};
 use recourse::core::identity::{Actor, ChatRef, UserRef};
-use recourse::core::message::{Incoming, Recipient};
+use recourse::core::message::{Incoming, Input, Place, Recipient};
 use recourse::core::ports::{OutboxItem, Store};
 use recourse::delivery::{Delivery, SendError, Sink};
 use recourse::scheduler::Scheduler;
@@ -121,12 +121,17 @@ impl RecordingSink {
 }
 
 impl Sink for RecordingSink {
-    async fn send(&self, item: &OutboxItem) -> Result<Option<String>, SendError> {
+    async fn send(
+        &self,
+        item: &OutboxItem,
+    ) -> Result<Option<recourse::core::identity::MessageRef>, SendError> {
         if let Some(e) = self.fail.lock().unwrap().take() {
             return Err(e);
         }
         self.sent.lock().unwrap().push(item.clone());
-        Ok(Some(format!("msg-{}", item.id)))
+        Ok(Some(recourse::core::identity::MessageRef::Console {
+            line: u64::try_from(item.id).unwrap_or(0),
+        }))
     }
 }
 
@@ -172,7 +177,7 @@ impl App {
 
     /// Another instance (own services, scheduler and outbox) on an existing store and clock.
     pub fn on(store: SqlStore, clock: ManualClock, settings: Settings) -> App {
-        let svc = Arc::new(Services::from_settings(&settings).expect("services"));
+        let svc = Arc::new(recourse::app::services(&settings).expect("services"));
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
         let wake = Arc::new(Notify::new());
         let sink = RecordingSink::default();
@@ -215,12 +220,42 @@ impl App {
             } else {
                 ChatRef::Telegram { chat: -100 }
             },
-            private,
-            text: text.into(),
+            place: if private {
+                Place::Private
+            } else {
+                Place::Community
+            },
+            input: Input::Text(text.into()),
+            message: None,
             link: None,
             locale_hint: None,
         };
-        self.engine.handle(&msg).await.expect("engine")
+        self.input(&msg).await
+    }
+
+    /// Hands `msg` to the engine and, as an adapter does, sends its answers in place (into
+    /// the recording sink) and reports them sent.
+    pub async fn input(&self, msg: &Incoming) -> Handled {
+        let h = self.engine.handle(msg).await.expect("engine");
+        for a in h.answers() {
+            let item = OutboxItem {
+                id: 0,
+                key: a.key.clone(),
+                case_id: a.case_id.clone(),
+                to: a.to.clone(),
+                text: a.text.clone(),
+                attachment: a.attachment.clone(),
+                meta: a.meta.clone(),
+                attempts: 0,
+                target: None,
+            };
+            self.sink.sent.lock().unwrap().push(item);
+            self.engine
+                .answered(&a.key, Ok(None))
+                .await
+                .expect("answer recorded");
+        }
+        h
     }
 
     /// Files a case with the one-line form; returns its ID as displayed.
@@ -276,7 +311,7 @@ pub fn to_user(items: &[OutboxItem], name: &str) -> Vec<String> {
 pub fn to_mods(items: &[OutboxItem]) -> Vec<String> {
     items
         .iter()
-        .filter(|i| i.to == Recipient::Moderators)
+        .filter(|i| i.to.is_moderators() && i.meta.op == recourse::core::message::Op::Send)
         .map(|i| i.text.clone())
         .collect()
 }
@@ -284,7 +319,7 @@ pub fn to_mods(items: &[OutboxItem]) -> Vec<String> {
 pub fn to_public(items: &[OutboxItem]) -> Vec<String> {
     items
         .iter()
-        .filter(|i| i.to == Recipient::Public)
+        .filter(|i| matches!(i.to, Recipient::Public { .. }))
         .map(|i| i.text.clone())
         .collect()
 }

@@ -133,6 +133,7 @@ pub fn full_events() -> Vec<Event> {
             ActorRecord::system(),
             EventKind::PostDrafted {
                 text: "Unanswered theft report".into(),
+                step: Some("public_post#0".into()),
             },
         ),
     ]
