@@ -185,13 +185,8 @@ impl<S: Store> Engine<S> {
     /// without the database: the one they were last answered in, else the language of what
     /// they wrote, else the platform's hint, else the community default.
     pub fn error_text(&self, err: &EngineError, msg: &Incoming) -> String {
-        let recent = self
-            .recent_locales
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&msg.actor.user)
-            .copied();
-        let locale = recent
+        let locale = self
+            .recent_locale(&msg.actor.user)
             .or_else(|| Locale::of_text(msg.text()))
             .or(msg.locale_hint)
             .unwrap_or(self.svc.default_locale);
@@ -276,10 +271,12 @@ impl<S: Store> Engine<S> {
         let intake =
             (conv.dialogue.as_deref()).and_then(|s| serde_json::from_str::<Intake>(s).ok());
         // A language chosen (by /lang or in the intake) wins; then the language of what they
-        // write, then the platform's hint, then the community default.
+        // write (or, for a button or a bare command, of what they wrote last), then the
+        // platform's hint, then the community default.
         let locale = (conv.locale.as_deref())
             .and_then(Locale::parse)
             .or_else(|| Locale::of_text(msg.text()))
+            .or_else(|| self.recent_locale(user))
             .or(msg.locale_hint)
             .unwrap_or(self.svc.default_locale);
         self.remember_locale(user, locale);
@@ -294,6 +291,14 @@ impl<S: Store> Engine<S> {
             }
             Input::Press(token) => self.press(&cx, token, intake).await,
         }
+    }
+
+    fn recent_locale(&self, user: &UserRef) -> Option<Locale> {
+        self.recent_locales
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(user)
+            .copied()
     }
 
     fn remember_locale(&self, user: &UserRef, locale: Locale) {
