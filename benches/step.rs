@@ -35,6 +35,7 @@ fn report() -> Incoming {
                 .into(),
         ),
         message: None,
+        id: None,
         link: None,
         locale_hint: None,
     }

@@ -189,6 +189,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let cancel = cancel.clone();
         tracker.spawn(async move { delivery.run(cancel).await });
     }
+    {
+        let (cancel, store) = (cancel.clone(), store.clone());
+        tracker.spawn(async move { prune_inbox(store, cancel).await });
+    }
     tracker.close();
     tracing::info!(
         backend = store.backend_name(),
@@ -200,6 +204,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracker.wait().await;
     store.close().await;
     Ok(())
+}
+
+/// Forgets handled platform inputs after a week, hourly: platforms redeliver within minutes.
+async fn prune_inbox(store: SqlStore, cancel: CancellationToken) {
+    loop {
+        let before = chrono::Utc::now() - chrono::Duration::days(7);
+        if let Err(e) = store.prune_inbox(before).await {
+            tracing::info!(error = %e, "could not prune the inbox; trying again later");
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+        }
+    }
 }
 
 /// Ctrl-C and SIGTERM, listened for from the moment this is made.

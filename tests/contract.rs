@@ -38,6 +38,7 @@ fn incoming(who: &Actor, place: Place, input: Input) -> Incoming {
             chat: -1,
             message: 7,
         }),
+        id: None,
         link: None,
         locale_hint: None,
     }
@@ -554,7 +555,43 @@ async fn a_command_without_a_case_offers_a_picker(url: &str) {
     );
 }
 
+async fn a_redelivered_input_is_handled_once(url: &str) {
+    let app = App::new(url).await;
+    let mia = person("mia");
+    let mut msg = incoming(
+        &mia,
+        Place::Private,
+        Input::Text("/report chain=eth contacted=now".into()),
+    );
+    msg.id = Some("telegram:1001".into());
+    let first = raw(&app, &msg).await;
+    assert!(!first.duplicate && first.answers().count() == 1);
+    // The platform sends the same update again (the answer was lost, or the offset was not
+    // confirmed before a crash): nothing is filed twice, nothing answered twice.
+    let again = raw(&app, &msg).await;
+    assert!(again.duplicate && again.out.is_empty());
+    assert_eq!(app.store.cases_of(&mia.user).await.unwrap().len(), 1);
+    // The same for an input that changes no case.
+    let mut help = incoming(&mia, Place::Private, Input::Text("/help".into()));
+    help.id = Some("telegram:1002".into());
+    assert!(!raw(&app, &help).await.duplicate);
+    assert!(raw(&app, &help).await.duplicate);
+    // The first handling's answer, never reported sent, still goes out (once) via the outbox.
+    app.clock.advance(Duration::seconds(61));
+    let sent = app.deliver().await;
+    let answered = first.answers().next().unwrap().key.clone();
+    assert_eq!(sent.iter().filter(|i| i.key == answered).count(), 1);
+    assert!(
+        app.store
+            .prune_inbox(app.now() + Duration::days(8))
+            .await
+            .unwrap()
+            >= 2
+    );
+}
+
 both_backends!(
+    a_redelivered_input_is_handled_once,
     typed_commands_reach_the_same_rules_as_text,
     answers_come_back_and_fall_back_to_the_outbox,
     the_whole_intake_works_with_buttons,

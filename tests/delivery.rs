@@ -60,7 +60,10 @@ async fn a_chat_over_its_limit_is_handed_back_and_others_go_first(url: &str) {
         .enumerate()
         .map(|(i, chat)| Outgoing::fresh(None, tg(*chat), format!("message {i}")))
         .collect();
-    store.enqueue(&out, chrono::Utc::now()).await.unwrap();
+    store
+        .enqueue(&out, chrono::Utc::now(), &Default::default())
+        .await
+        .unwrap();
     let settings = limits("30/1s", "1/1h", "20/1m");
     let sink = TimedSink::default();
     let delivery = Delivery::new(
@@ -105,7 +108,10 @@ async fn a_burst_keeps_every_window_on_the_real_clock() {
     let out: Vec<Outgoing> = (0..60)
         .map(|i| Outgoing::fresh(None, tg(chats[i % chats.len()]), format!("m{i}")))
         .collect();
-    store.enqueue(&out, chrono::Utc::now()).await.unwrap();
+    store
+        .enqueue(&out, chrono::Utc::now(), &Default::default())
+        .await
+        .unwrap();
     let sink = TimedSink::default();
     let delivery = Delivery::new(
         store.clone(),

@@ -190,6 +190,7 @@ async fn a_database_outage_gets_a_plain_answer_and_nothing_is_lost() {
         place: recourse::core::message::Place::Private,
         input: recourse::core::message::Input::Text(format!("/replied {id}")),
         message: None,
+        id: None,
         link: None,
         locale_hint: None,
     };
@@ -247,6 +248,7 @@ async fn a_new_case_wakes_the_sleeping_scheduler() {
         place: recourse::core::message::Place::Private,
         input: recourse::core::message::Input::Text("/report contacted=\"2d ago\"".into()),
         message: None,
+        id: None,
         link: None,
         locale_hint: None,
     };
@@ -319,6 +321,7 @@ async fn a_read_only_sqlite_file_gets_a_plain_answer_and_nothing_is_lost() {
         place: recourse::core::message::Place::Private,
         input: recourse::core::message::Input::Text(format!("/replied {id}")),
         message: None,
+        id: None,
         link: None,
         locale_hint: None,
     };

@@ -342,6 +342,7 @@ fn report_message(user: i64) -> Incoming {
                 .to_string(),
         ),
         message: None,
+        id: None,
         link: None,
         locale_hint: None,
     }
@@ -417,6 +418,7 @@ impl Template {
             events,
             outgoing: Vec::new(),
             step_key: None,
+            talk: Default::default(),
         }
     }
 }
@@ -668,7 +670,7 @@ async fn delivery_phase(
         })
         .collect();
     let minimum = minimum_drain(&settings, &[Platform::Telegram], &counts);
-    store.enqueue(&out, Utc::now()).await?;
+    store.enqueue(&out, Utc::now(), &Default::default()).await?;
     let sink = LimitedSink {
         limits,
         log: std::sync::Mutex::new(LimitLog::default()),

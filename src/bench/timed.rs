@@ -84,8 +84,13 @@ impl<S: Store> Store for Timed<S> {
     async fn queue(&self, limit: u32) -> StoreResult<Vec<StoredCase>> {
         self.inner.queue(limit).await
     }
-    async fn enqueue(&self, out: &[Outgoing], now: DateTime<Utc>) -> StoreResult<()> {
-        self.inner.enqueue(out, now).await
+    async fn enqueue(
+        &self,
+        out: &[Outgoing],
+        now: DateTime<Utc>,
+        talk: &crate::core::ports::Talk,
+    ) -> StoreResult<bool> {
+        self.inner.enqueue(out, now, talk).await
     }
     async fn case_messages(&self, id: &CaseId) -> StoreResult<Vec<CaseMessage>> {
         self.inner.case_messages(id).await

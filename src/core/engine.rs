@@ -14,7 +14,7 @@ use crate::core::identity::{ActorRecord, Locale, MessageRef, UserRef};
 use crate::core::intake::Intake;
 use crate::core::message::fan_out;
 use crate::core::message::{Incoming, Input, Outgoing, Place, Recipient};
-use crate::core::ports::{Change, Saved, Store, StoreError, StoredCase};
+use crate::core::ports::{Change, Saved, Store, StoreError, StoredCase, Talk};
 use crate::core::webhook;
 use crate::prompts::{PromptError, PromptKey};
 
@@ -53,9 +53,20 @@ pub struct Handled {
     pub out: Vec<Outgoing>,
     /// Delete the incoming message (it held a secret and was seen in a shared channel).
     pub delete_original: bool,
+    /// The input was handled before (the same [`Incoming::id`]); nothing was done now.
+    pub duplicate: bool,
 }
 
 impl Handled {
+    /// A redelivered input, handled before: nothing to do (its answers, if the first handling
+    /// did not send them, go out through the outbox).
+    fn duplicate() -> Handled {
+        Handled {
+            duplicate: true,
+            ..Handled::default()
+        }
+    }
+
     /// The answers to send where the user is, in order.
     pub fn answers(&self) -> impl Iterator<Item = &Outgoing> {
         self.out.iter().filter(|o| o.is_answer())
@@ -213,6 +224,21 @@ impl<S: Store> Engine<S> {
             delete_original,
             locale,
         } = outcome;
+        // The conversation's side (input ID, dialogue, chosen language) is written in the same
+        // transaction as the change: a crash leaves all of it or none.
+        let dialogue = match dialogue {
+            Some(d) => {
+                let state = d.map(|i| serde_json::to_string(&i)).transpose();
+                let state = state.map_err(|e| EngineError::Internal(e.into()))?;
+                Some((msg.actor.user.clone(), msg.chat.clone(), state))
+            }
+            None => None,
+        };
+        let talk = Talk {
+            inbox: msg.id.clone(),
+            dialogue,
+            locale: locale.map(|l| (locale_key(&msg.actor.user), l.key().to_string())),
+        };
         let out = match change {
             Some(mut change) => {
                 change.outgoing.extend(out);
@@ -227,9 +253,11 @@ impl<S: Store> Engine<S> {
                 }
                 change.outgoing =
                     fan_out(std::mem::take(&mut change.outgoing), &self.svc.destinations);
+                change.talk = talk;
                 match self.store.save(&change).await? {
                     Saved::Done => change.outgoing,
                     Saved::Conflict | Saved::StepAlreadyTaken => return Ok(None),
+                    Saved::Duplicate => return Ok(Some(Handled::duplicate())),
                 }
             }
             None => {
@@ -238,28 +266,19 @@ impl<S: Store> Engine<S> {
                     out.extend(webhook::mirror(&out, None, None, now));
                 }
                 let out = fan_out(out, &self.svc.destinations);
-                self.store.enqueue(&out, now).await?;
+                if !self.store.enqueue(&out, now, &talk).await? {
+                    return Ok(Some(Handled::duplicate()));
+                }
                 out
             }
         };
-        if let Some(d) = dialogue {
-            let state = d.map(|i| serde_json::to_string(&i)).transpose();
-            let state = state.map_err(|e| EngineError::Internal(e.into()))?;
-            self.store
-                .set_dialogue(&msg.actor.user, &msg.chat, state.as_deref(), now)
-                .await?;
-        }
-        if let Some(l) = locale {
-            self.store
-                .put_setting(&locale_key(&msg.actor.user), l.key())
-                .await?;
-        }
         for w in &self.wake {
             w.notify_one();
         }
         Ok(Some(Handled {
             out,
             delete_original,
+            duplicate: false,
         }))
     }
 
@@ -527,6 +546,7 @@ impl<S: Store> Engine<S> {
                 events,
                 outgoing: Vec::new(),
                 step_key: None,
+                talk: Default::default(),
             }),
             out: vec![self.to_chat(cx, text)],
             ..Outcome::default()

@@ -24,6 +24,9 @@ pub struct Incoming {
     /// Who else sees the answer; the adapter knows from the platform.
     pub place: Place,
     pub input: Input,
+    /// The platform's ID of this input (`telegram:<update id>`, a Discord interaction ID),
+    /// when it has one: a redelivered input with the same ID is handled once.
+    pub id: Option<String>,
     /// The message in hand on its platform (the message typed, or the one a pressed button is
     /// on), so that an answer can reply to it or edit it.
     pub message: Option<MessageRef>,

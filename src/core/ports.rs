@@ -35,6 +35,22 @@ pub struct Change {
     pub outgoing: Vec<Outgoing>,
     /// The escalation-log key (`step#occurrence`); a second save with the same key is refused.
     pub step_key: Option<String>,
+    /// What the input that caused this also changes about the conversation, in the same
+    /// transaction.
+    pub talk: Talk,
+}
+
+/// The conversation's side of a change, written with it or not at all: the input's platform
+/// ID ([`crate::core::message::Incoming::id`]; a second write with the same ID is refused, so
+/// a redelivered update is handled once), the person's dialogue state in this chat, and the
+/// language they chose.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Talk {
+    pub inbox: Option<String>,
+    /// `Some(None)` ends the dialogue.
+    pub dialogue: Option<(UserRef, ChatRef, Option<String>)>,
+    /// `(setting key, language)`.
+    pub locale: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +60,8 @@ pub enum Saved {
     Conflict,
     /// The step was already taken (by another instance): nothing was written.
     StepAlreadyTaken,
+    /// The input that caused it was handled before (a redelivered update): nothing was written.
+    Duplicate,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,13 +131,15 @@ pub trait Store: Clone + Send + Sync + 'static {
     -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
     /// Open cases for moderators: awaiting a decision first, then the longest silence.
     fn queue(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<StoredCase>>> + Send;
-    /// Writes messages that change no case. Answers ([`Outgoing::is_answer`]) are written
-    /// leased, for the adapter to send in place.
+    /// Writes messages that change no case, with `talk`, in one transaction. Answers
+    /// ([`Outgoing::is_answer`]) are written leased, for the adapter to send in place. Nothing
+    /// is written if `talk.inbox` was handled before: returns whether it was written.
     fn enqueue(
         &self,
         out: &[Outgoing],
         now: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+        talk: &Talk,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Every message queued for a case (sent or not), oldest first; files are left out.
     fn case_messages(
         &self,

@@ -279,6 +279,7 @@ impl<S: Store> Engine<S> {
                 events,
                 outgoing: Vec::new(),
                 step_key,
+                talk: Default::default(),
                 case: case.clone(),
             }),
             out: vec![

@@ -232,5 +232,6 @@ pub fn due_change(
         events,
         outgoing,
         step_key,
+        talk: Default::default(),
     }
 }

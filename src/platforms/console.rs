@@ -301,6 +301,7 @@ impl<S: Store, W: AsyncWrite + Unpin + Send> Console<S, W> {
             place,
             input,
             message: None,
+            id: None,
             link: None,
             locale_hint: None,
         };

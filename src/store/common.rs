@@ -9,7 +9,8 @@ use crate::core::case::{CaseId, Event};
 use crate::core::identity::{ChatRef, MessageRef, UserRef};
 use crate::core::message::{Outgoing, Recipient};
 use crate::core::ports::{
-    CaseMessage, Change, Conversation, OutboxItem, RowState, Saved, StoreError, StoredCase, Taken,
+    CaseMessage, Change, Conversation, OutboxItem, RowState, Saved, StoreError, StoredCase, Talk,
+    Taken,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -129,6 +130,15 @@ fn case_row(ch: &Change) -> R<CaseRow<'_>> {
 /// step may already be in the escalation log.
 async fn write_batch(conn: &mut Conn, changes: &[Change], lease_ms: i64) -> R<Vec<Saved>> {
     let mut saved = vec![Saved::Done; changes.len()];
+    // Changes caused by a platform input are written once per input (a redelivered update).
+    for (i, c) in changes.iter().enumerate() {
+        if !write_talk(conn, &c.talk, c.at).await? {
+            saved[i] = Saved::Duplicate;
+        }
+    }
+    if saved.contains(&Saved::Duplicate) {
+        return Ok(saved);
+    }
     let new: Vec<CaseRow> = changes
         .iter()
         .filter(|c| c.expected_version.is_none())
@@ -234,6 +244,56 @@ async fn write_batch(conn: &mut Conn, changes: &[Change], lease_ms: i64) -> R<Ve
         .collect();
     insert_outgoing(conn, &out, lease_ms).await?;
     Ok(saved)
+}
+
+/// Writes the conversation's side of a change; false (and nothing written) if its input was
+/// handled before.
+async fn write_talk(conn: &mut Conn, talk: &Talk, at: DateTime<Utc>) -> R<bool> {
+    if let Some(key) = &talk.inbox
+        && !note_input(conn, key, at).await?
+    {
+        return Ok(false);
+    }
+    if let Some((user, chat, state)) = &talk.dialogue {
+        let q = match state {
+            Some(state) => sqlx::query(
+                "INSERT INTO dialogues (user_key, chat_key, state, updated_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_key, chat_key) \
+                 DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            )
+            .bind(json(user)?)
+            .bind(json(chat)?)
+            .bind(state)
+            .bind(ms(at)),
+            None => sqlx::query("DELETE FROM dialogues WHERE user_key = $1 AND chat_key = $2")
+                .bind(json(user)?)
+                .bind(json(chat)?),
+        };
+        q.execute(&mut *conn).await?;
+    }
+    if let Some((key, value)) = &talk.locale {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
+}
+
+/// Notes that the input `key` was handled; false if it had been already.
+async fn note_input(conn: &mut Conn, key: &str, at: DateTime<Utc>) -> R<bool> {
+    let done = sqlx::query(
+        "INSERT INTO inbox (key, handled_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(ms(at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn insert_outgoing(
@@ -398,13 +458,27 @@ impl Backend {
         rows.iter().map(stored).collect()
     }
 
-    pub async fn enqueue(&self, out: &[Outgoing], now: DateTime<Utc>) -> R<()> {
+    pub async fn enqueue(&self, out: &[Outgoing], now: DateTime<Utc>, talk: &Talk) -> R<bool> {
         let _w = self.write_lock().await;
         let mut tx = self.pool.begin_with(BEGIN).await?;
+        if !write_talk(&mut tx, talk, now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         let out: Vec<_> = out.iter().map(|o| (o, now)).collect();
         insert_outgoing(&mut tx, &out, self.lease_ms).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
+    }
+
+    /// Forgets inputs handled before `before` (a platform redelivers within minutes).
+    pub async fn prune_inbox(&self, before: DateTime<Utc>) -> R<u64> {
+        let _w = self.write_lock().await;
+        let done = sqlx::query("DELETE FROM inbox WHERE handled_at < $1")
+            .bind(ms(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn case_messages(&self, id: &CaseId) -> R<Vec<CaseMessage>> {

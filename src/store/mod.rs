@@ -11,7 +11,7 @@ use crate::core::identity::{ChatRef, MessageRef, UserRef};
 use crate::core::message::Outgoing;
 use crate::core::ports::{
     CaseMessage, Change, Conversation, OutboxItem, RowState, Saved, Store, StoreError, StoreResult,
-    StoredCase, Taken,
+    StoredCase, Taken, Talk,
 };
 
 /// Counts over the whole database, read for `recourse bench --crash`'s verdict.
@@ -133,6 +133,14 @@ impl SqlStore {
         }
     }
 
+    /// Forgets handled inputs older than `before` (see the `inbox` table).
+    pub async fn prune_inbox(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        match self {
+            SqlStore::Sqlite(b) => b.prune_inbox(before).await,
+            SqlStore::Postgres(b) => b.prune_inbox(before).await,
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             SqlStore::Sqlite(b) => b.close().await,
@@ -194,8 +202,13 @@ impl Store for SqlStore {
     async fn queue(&self, limit: u32) -> StoreResult<Vec<StoredCase>> {
         dispatch!(self, b => b.queue(limit).await)
     }
-    async fn enqueue(&self, out: &[Outgoing], now: DateTime<Utc>) -> StoreResult<()> {
-        dispatch!(self, b => b.enqueue(out, now).await)
+    async fn enqueue(
+        &self,
+        out: &[Outgoing],
+        now: DateTime<Utc>,
+        talk: &Talk,
+    ) -> StoreResult<bool> {
+        dispatch!(self, b => b.enqueue(out, now, talk).await)
     }
     async fn case_messages(&self, id: &CaseId) -> StoreResult<Vec<CaseMessage>> {
         dispatch!(self, b => b.case_messages(id).await)

@@ -227,6 +227,7 @@ impl App {
             },
             input: Input::Text(text.into()),
             message: None,
+            id: None,
             link: None,
             locale_hint: None,
         };
