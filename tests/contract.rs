@@ -78,15 +78,6 @@ async fn press(app: &App, who: &Actor, place: Place, token: &str) -> Handled {
         .await
 }
 
-async fn case(app: &App, id: &str) -> recourse::core::case::Case {
-    app.store
-        .load_case(&CaseId::parse(id).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .case
-}
-
 async fn typed_commands_reach_the_same_rules_as_text(url: &str) {
     let app = App::new(url).await;
     let alice = person("alice");
@@ -101,7 +92,7 @@ async fn typed_commands_reach_the_same_rules_as_text(url: &str) {
         .input(&incoming(&alice, Place::Private, Input::Command(cmd)))
         .await;
     let id = case_id_in(&answer_text(&h)).expect("case filed");
-    let c = case(&app, &id).await;
+    let c = load(&app, &id).await;
     assert_eq!(c.report.txs.len(), 1);
     assert_eq!(c.report.country.unwrap().code(), "US");
     assert_eq!(c.contacts.len(), 1);
@@ -125,7 +116,7 @@ async fn typed_commands_reach_the_same_rules_as_text(url: &str) {
         "{}",
         answer_text(&h)
     );
-    assert_eq!(case(&app, &id).await.contacts.len(), 1, "nothing recorded");
+    assert_eq!(load(&app, &id).await.contacts.len(), 1, "nothing recorded");
     assert!(!everything_stored(url).await.contains("sausage"));
 }
 
@@ -228,7 +219,7 @@ async fn the_whole_intake_works_with_buttons(url: &str) {
         h = press(&app, &cy, Place::Private, &next).await;
     }
     let id = case_id_in(&answer_text(&h)).expect("filed");
-    let c = case(&app, &id).await;
+    let c = load(&app, &id).await;
     assert_eq!(c.locale, Locale::Zh);
     assert_eq!(c.report.how.key(), "seed_leaked");
     assert_eq!(c.report.chain.unwrap().key(), "tron");
@@ -265,11 +256,11 @@ async fn moderator_buttons_act_once_and_edit_the_post(url: &str) {
     let a = h.answers().next().unwrap();
     assert_eq!(a.meta.notice, Some(Notice::Alert));
     assert!(a.text.contains("Only moderators"), "{}", a.text);
-    assert!(case(&app, &id).await.claimed_by.is_none());
+    assert!(load(&app, &id).await.claimed_by.is_none());
     // The moderator: claimed, a toast, and the post edited to say who and when.
     let h = press(&app, &mo, Place::Moderators, &claim).await;
     assert_eq!(h.answers().next().unwrap().meta.notice, Some(Notice::Toast));
-    assert_eq!(case(&app, &id).await.claimed_by.as_deref(), Some("mo"));
+    assert_eq!(load(&app, &id).await.claimed_by.as_deref(), Some("mo"));
     let sent = app.deliver().await;
     let edit = sent
         .iter()
@@ -307,10 +298,10 @@ async fn moderator_buttons_act_once_and_edit_the_post(url: &str) {
     // Advance twice from the same button: one step taken.
     let advance = token(&notice.meta.buttons, "Advance");
     press(&app, &mo, Place::Moderators, &advance).await;
-    let before = case(&app, &id).await.progress.done.len();
+    let before = load(&app, &id).await.progress.done.len();
     let h = press(&app, &mo, Place::Moderators, &advance).await;
     assert!(answer_text(&h).contains("out of date"));
-    assert_eq!(case(&app, &id).await.progress.done.len(), before);
+    assert_eq!(load(&app, &id).await.progress.done.len(), before);
     // A forged token reads as an expired button.
     let h = press(&app, &mo, Place::Moderators, "m:ap:RC-00000-00000:1").await;
     assert_eq!(h.answers().next().unwrap().meta.notice, Some(Notice::Alert));
@@ -359,7 +350,7 @@ async fn a_public_post_goes_out_once_and_only_after_approval(url: &str) {
     assert!(post_edit.target.is_some());
     press(&app, &mo, Place::Moderators, &approve).await;
     assert!(to_public(&app.deliver().await).is_empty(), "never twice");
-    assert_eq!(case(&app, &id).await.published_posts, 1);
+    assert_eq!(load(&app, &id).await.published_posts, 1);
 }
 
 /// Records what one platform's sink was asked to send; fails the first `fail` sends.
@@ -542,10 +533,10 @@ async fn a_command_without_a_case_offers_a_picker(url: &str) {
         .1
         .clone();
     press(&app, &kim, Place::Private, &pick).await;
-    let c = case(&app, &second).await;
+    let c = load(&app, &second).await;
     assert_eq!(c.contacts.len(), 1);
     assert_eq!(c.contacts[0].reference.as_deref(), Some("#4411"));
-    assert!(case(&app, &first).await.contacts.is_empty());
+    assert!(load(&app, &first).await.contacts.is_empty());
     // Somebody else's picker token names a case they cannot see: "not found".
     let h = press(&app, &person("lou"), Place::Private, &pick).await;
     assert!(

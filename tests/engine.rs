@@ -14,15 +14,6 @@ const ADDR: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 const MNEMONIC: &str =
     "legal winner thank year wave sausage worth useful legal winner thank yellow";
 
-async fn load(app: &App, id: &str) -> recourse::core::case::Case {
-    app.store
-        .load_case(&CaseId::parse(id).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .case
-}
-
 async fn report_dialogue_files_a_case_with_the_checklist(url: &str) {
     let app = App::new(url).await;
     let alice = person("alice");

@@ -255,33 +255,50 @@ async fn write_talk(conn: &mut Conn, talk: &Talk, at: DateTime<Utc>) -> R<bool> 
         return Ok(false);
     }
     if let Some((user, chat, state)) = &talk.dialogue {
-        let q = match state {
-            Some(state) => sqlx::query(
-                "INSERT INTO dialogues (user_key, chat_key, state, updated_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_key, chat_key) \
-                 DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            )
-            .bind(json(user)?)
-            .bind(json(chat)?)
-            .bind(state)
-            .bind(ms(at)),
-            None => sqlx::query("DELETE FROM dialogues WHERE user_key = $1 AND chat_key = $2")
-                .bind(json(user)?)
-                .bind(json(chat)?),
-        };
-        q.execute(&mut *conn).await?;
+        write_dialogue(conn, user, chat, state.as_deref(), at).await?;
     }
     if let Some((key, value)) = &talk.locale {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&mut *conn)
-        .await?;
+        write_setting(conn, key, value).await?;
     }
     Ok(true)
+}
+
+/// Sets (or, with `None`, ends) a person's dialogue state in a chat.
+async fn write_dialogue(
+    conn: &mut Conn,
+    user: &UserRef,
+    chat: &ChatRef,
+    state: Option<&str>,
+    at: DateTime<Utc>,
+) -> R<()> {
+    let q = match state {
+        Some(state) => sqlx::query(
+            "INSERT INTO dialogues (user_key, chat_key, state, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_key, chat_key) \
+             DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(json(user)?)
+        .bind(json(chat)?)
+        .bind(state)
+        .bind(ms(at)),
+        None => sqlx::query("DELETE FROM dialogues WHERE user_key = $1 AND chat_key = $2")
+            .bind(json(user)?)
+            .bind(json(chat)?),
+    };
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn write_setting(conn: &mut Conn, key: &str, value: &str) -> R<()> {
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Notes that the input `key` was handled; false if it had been already.
@@ -530,22 +547,8 @@ impl Backend {
         now: DateTime<Utc>,
     ) -> R<()> {
         let _w = self.write_lock().await;
-        let q = match state {
-            Some(state) => sqlx::query(
-                "INSERT INTO dialogues (user_key, chat_key, state, updated_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_key, chat_key) \
-                 DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            )
-            .bind(json(user)?)
-            .bind(json(chat)?)
-            .bind(state)
-            .bind(ms(now)),
-            None => sqlx::query("DELETE FROM dialogues WHERE user_key = $1 AND chat_key = $2")
-                .bind(json(user)?)
-                .bind(json(chat)?),
-        };
-        q.execute(&self.pool).await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        write_dialogue(&mut conn, user, chat, state, now).await
     }
 
     pub async fn next_due_at(&self) -> R<Option<DateTime<Utc>>> {
@@ -765,15 +768,8 @@ impl Backend {
 
     pub async fn put_setting(&self, key: &str, value: &str) -> R<()> {
         let _w = self.write_lock().await;
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        write_setting(&mut conn, key, value).await
     }
 
     /// Appends a `delivery_failed` event to a case's timeline. The event leaves the case's

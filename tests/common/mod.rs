@@ -294,6 +294,16 @@ impl App {
     }
 }
 
+/// The stored state of the case with this displayed ID.
+pub async fn load(app: &App, id: &str) -> recourse::core::case::Case {
+    app.store
+        .load_case(&recourse::core::case::CaseId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .case
+}
+
 /// Finds the first `RC-XXXXX-XXXXX` in a text.
 pub fn case_id_in(text: &str) -> Option<String> {
     let i = text.find("RC-")?;
