@@ -12,9 +12,10 @@ use crate::config::Settings;
 use crate::core::authorities::Directory;
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::engine::{Engine, Services};
+use crate::core::identity::Platform;
 use crate::core::ports::OutboxItem;
 use crate::core::scam::ScamPatterns;
-use crate::delivery::{Delivery, SendError, Sink};
+use crate::delivery::{Delivery, DynSink, SendError, Sink};
 use crate::platforms::console::{Console, ConsoleSink, console_clock};
 use crate::ratelimit::Limiter;
 use crate::scheduler::Scheduler;
@@ -121,7 +122,7 @@ pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()
     let scheduler = Scheduler::new(
         store.clone(),
         shared.clone(),
-        svc,
+        svc.clone(),
         wake.clone(),
         wake.clone(),
     );
@@ -129,7 +130,7 @@ pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()
         ConsoleSink::new(out.clone()),
         WebhookSink::from_settings(&settings.webhook)?,
     );
-    let delivery = Delivery::new(store.clone(), sink, shared, wake);
+    let delivery = Delivery::new(store.clone(), sink, shared, wake).telling(svc.clone());
     let mut console = Console::new(engine, scheduler, delivery, store.clone(), clock, out);
     let stdin = BufReader::new(tokio::io::stdin());
     let result = console.run(stdin, !interactive).await;
@@ -137,20 +138,63 @@ pub async fn console(settings: Settings, interactive: bool) -> anyhow::Result<()
     result
 }
 
-/// Logs messages instead of sending them, until the platform adapters exist.
-struct LogSink;
+/// Logs messages for platforms without an adapter here (the console's rows, say, when a
+/// `serve` shares a database with a console session, or a platform whose token is unset).
+pub struct LogSink;
 
 impl Sink for LogSink {
     async fn send(
         &self,
         item: &OutboxItem,
     ) -> Result<Option<crate::core::identity::MessageRef>, SendError> {
-        tracing::info!(id = item.id, key = %item.key, to = ?item.to, "outgoing message (no platform adapter configured)");
+        tracing::info!(id = item.id, key = %item.key, to = ?item.to, "outgoing message (no platform adapter configured for it)");
         Ok(None)
     }
 }
 
-/// `recourse serve`: the scheduler and the outbox, until Ctrl-C or SIGTERM.
+/// The outbox's sinks: each configured platform's, the webhook, and the log for the rest.
+pub fn router(
+    settings: &Settings,
+    platforms: Vec<(Platform, Arc<dyn DynSink>)>,
+) -> anyhow::Result<Router<LogSink>> {
+    let mut router = Router::new(LogSink, WebhookSink::from_settings(&settings.webhook)?);
+    for (platform, sink) in platforms {
+        router = router.with_platform(platform, sink);
+    }
+    Ok(router)
+}
+
+/// The Telegram adapter when `telegram.token` is set: its sink (for the outbox) and its poller,
+/// with an engine that wakes these (the scheduler, the outbox) after each change.
+#[cfg(feature = "telegram")]
+pub fn telegram(
+    settings: &Settings,
+    store: &SqlStore,
+    clock: Arc<dyn Clock>,
+    svc: Arc<Services>,
+    wakes: &[Arc<Notify>],
+) -> anyhow::Result<
+    Option<(
+        crate::platforms::telegram::sink::TelegramSink,
+        crate::platforms::telegram::Telegram<SqlStore>,
+    )>,
+> {
+    use crate::platforms::telegram;
+    if settings.telegram.token.is_none() {
+        return Ok(None);
+    }
+    let bot = telegram::bot(&settings.telegram)?;
+    let sink = telegram::sink(bot, &settings.telegram);
+    let mut engine = Engine::new(store.clone(), clock, svc);
+    for w in wakes {
+        engine = engine.waking(w.clone());
+    }
+    let adapter = telegram::Telegram::new(&settings.telegram, engine, store.clone(), sink.clone());
+    Ok(Some((sink, adapter)))
+}
+
+/// `recourse serve`: the scheduler, the outbox and the platform adapters whose tokens are set,
+/// until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Listen first: a stop asked for while the service is still connecting is a clean stop
     // too, not the default action of SIGTERM (found by the crash test, which restarts a
@@ -168,17 +212,32 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wake_scheduler = Arc::new(Notify::new());
     let wake_delivery = Arc::new(Notify::new());
+    #[cfg(feature = "telegram")]
+    let telegram = telegram(
+        &settings,
+        &store,
+        clock.clone(),
+        svc.clone(),
+        &[wake_scheduler.clone(), wake_delivery.clone()],
+    )?;
     let scheduler = Scheduler::new(
         store.clone(),
         clock.clone(),
-        svc,
+        svc.clone(),
         wake_scheduler,
         wake_delivery.clone(),
     );
-    let sink = Router::new(LogSink, WebhookSink::from_settings(&settings.webhook)?);
+    #[allow(unused_mut)]
+    let mut platforms: Vec<(Platform, Arc<dyn DynSink>)> = Vec::new();
+    #[cfg(feature = "telegram")]
+    if let Some((sink, _)) = &telegram {
+        platforms.push((Platform::Telegram, Arc::new(sink.clone())));
+    }
+    let sink = router(&settings, platforms)?;
     let delivery = Delivery::new(store.clone(), sink, clock, wake_delivery)
         .limited(Limiter::new(&settings.delivery, settings.platforms()))
-        .leasing(settings.delivery.lease);
+        .leasing(settings.delivery.lease)
+        .telling(svc);
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     {
@@ -192,6 +251,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     {
         let (cancel, store) = (cancel.clone(), store.clone());
         tracker.spawn(async move { prune_inbox(store, cancel).await });
+    }
+    #[cfg(feature = "telegram")]
+    if let Some((_, adapter)) = telegram {
+        let cancel = cancel.clone();
+        tracker.spawn(async move { adapter.run(cancel).await });
     }
     tracker.close();
     tracing::info!(

@@ -36,7 +36,7 @@ pub struct Settings {
     #[serde(default)]
     pub discord: PlatformSettings,
     #[serde(default)]
-    pub telegram: PlatformSettings,
+    pub telegram: TelegramSettings,
     #[serde(default)]
     pub webhook: WebhookSettings,
 }
@@ -121,6 +121,118 @@ pub struct PlatformSettings {
     pub token: Option<SecretString>,
 }
 
+/// The Telegram adapter (`recourse serve` starts it when `token` is set).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramSettings {
+    /// The bot token from BotFather. Secrets file or `RECOURSE__TELEGRAM__TOKEN`; never logged.
+    pub token: Option<SecretString>,
+    /// The Bot API server: Telegram's, a self-hosted one, or a test fake.
+    pub api_url: url::Url,
+    /// The moderators' group: new cases and decisions are posted here with buttons.
+    #[serde(deserialize_with = "de::opt_id")]
+    pub moderator_chat: Option<i64>,
+    /// Where approved public posts go (a group or a channel the bot may post in).
+    #[serde(deserialize_with = "de::opt_id")]
+    pub public_chat: Option<i64>,
+    /// More moderators besides the moderator group's administrators: user IDs.
+    #[serde(deserialize_with = "de::ids")]
+    pub moderators: Vec<i64>,
+    /// How long one instance holds the poller lease without renewing it; another instance on
+    /// the same database takes over polling after about this long when the poller dies.
+    #[serde(with = "humantime_serde")]
+    pub poll_lease: Duration,
+    /// How long the moderator group's administrator list is trusted before it is asked again.
+    #[serde(with = "humantime_serde")]
+    pub admins_cache: Duration,
+}
+
+impl Default for TelegramSettings {
+    fn default() -> Self {
+        TelegramSettings {
+            token: None,
+            api_url: url::Url::parse("https://api.telegram.org")
+                .unwrap_or_else(|_| unreachable!("a constant URL parses")),
+            moderator_chat: None,
+            public_chat: None,
+            moderators: Vec::new(),
+            poll_lease: Duration::from_secs(20),
+            admins_cache: Duration::from_secs(60),
+        }
+    }
+}
+
+impl TelegramSettings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.api_url.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid(format!(
+                "telegram.api_url must be an http:// or https:// address, not {}",
+                self.api_url.scheme()
+            )));
+        }
+        if self.poll_lease < Duration::from_secs(2) {
+            return Err(ConfigError::Invalid(
+                "telegram.poll_lease must be at least 2s".to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Platform IDs as numbers or strings (`-1001234567890` or `"-1001234567890"`), and lists of
+/// them as arrays or comma-separated strings (handy in environment variables).
+mod de {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Num(i64),
+        Text(String),
+    }
+
+    fn parse_one(s: &str) -> Result<i64, String> {
+        s.trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a numeric ID"))
+    }
+
+    pub fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Id>::deserialize(d)? {
+            None => Ok(None),
+            Some(Id::Num(n)) => Ok(Some(n)),
+            Some(Id::Text(s)) if s.trim().is_empty() => Ok(None),
+            Some(Id::Text(s)) => parse_one(&s).map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ids {
+        List(Vec<Id>),
+        One(Id),
+    }
+
+    pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+        let items = match Ids::deserialize(d)? {
+            Ids::List(l) => l,
+            Ids::One(one) => vec![one],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                Id::Num(n) => out.push(n),
+                Id::Text(s) => {
+                    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+                        out.push(parse_one(part).map_err(serde::de::Error::custom)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The outgoing webhook: every escalation and moderator notice also goes out as a signed JSON
 /// POST to `url` (a helpdesk, a chat bridge, an alerting system).
 #[derive(Debug, Clone, Deserialize)]
@@ -200,7 +312,7 @@ impl Default for Settings {
             authorities: AuthoritiesSettings::default(),
             delivery: crate::ratelimit::DeliverySettings::default(),
             discord: PlatformSettings::default(),
-            telegram: PlatformSettings::default(),
+            telegram: TelegramSettings::default(),
             webhook: WebhookSettings::default(),
         }
     }
@@ -236,6 +348,7 @@ impl Settings {
         })?;
         settings.ladder()?;
         settings.webhook.validate()?;
+        settings.telegram.validate()?;
         if settings.limits.max_message_chars < 200 {
             return Err(ConfigError::Invalid(
                 "limits.max_message_chars must be at least 200".to_string(),
@@ -257,20 +370,29 @@ impl Settings {
     pub fn platforms(&self) -> Vec<crate::core::identity::Platform> {
         use crate::core::identity::Platform;
         [
-            (Platform::Telegram, &self.telegram),
-            (Platform::Discord, &self.discord),
+            (Platform::Telegram, self.telegram.token.is_some()),
+            (Platform::Discord, self.discord.token.is_some()),
         ]
         .into_iter()
-        .filter(|(_, s)| s.token.is_some())
+        .filter(|(_, on)| *on)
         .map(|(p, _)| p)
         .collect()
     }
 
-    /// Where moderator and public posts go. The platform adapters add their destinations in
-    /// the Telegram and Discord issues; until then there are none, and one row per post goes
-    /// to no platform in particular (printed by the console, logged by `serve`).
+    /// Where moderator and public posts go: each platform with a token and the chat set. With
+    /// none, one row per post goes to no platform in particular (the console prints it).
     pub fn destinations(&self) -> crate::core::policy::Destinations {
-        crate::core::policy::Destinations::default()
+        use crate::core::identity::Platform;
+        let mut d = crate::core::policy::Destinations::default();
+        if self.telegram.token.is_some() {
+            if self.telegram.moderator_chat.is_some() {
+                d.moderators.push(Platform::Telegram);
+            }
+            if self.telegram.public_chat.is_some() {
+                d.public.push(Platform::Telegram);
+            }
+        }
+        d
     }
 
     pub fn public_locale(&self) -> Locale {

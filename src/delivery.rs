@@ -22,9 +22,17 @@ pub enum SendError {
     /// Try again later (rate limit, timeout, server error).
     #[error("temporary failure: {0}")]
     Retry(String),
-    /// Will never succeed (chat gone, bot blocked).
+    /// The platform said when to try again (a 429's `retry_after`); not counted as a failed
+    /// attempt.
+    #[error("rate limited for {after:?}: {reason}")]
+    RetryAfter { after: Duration, reason: String },
+    /// Will never succeed (chat gone, message too old to edit).
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// The person cannot be reached on this platform (they blocked the bot, or never started a
+    /// private chat with it): permanent, and the moderators are told.
+    #[error("recipient unreachable: {0}")]
+    Unreachable(String),
 }
 
 /// Where messages go: a platform adapter, or the console. A sink carries out the row's
@@ -69,6 +77,8 @@ pub struct Delivery<S: Store, K: Sink> {
     limiter: std::sync::Mutex<Limiter>,
     /// How long a leased batch is worked on before the rest is leased afresh: half the lease.
     hold: Duration,
+    /// For the notices the outbox itself writes (a victim who cannot be reached).
+    svc: Option<Arc<crate::core::services::Services>>,
 }
 
 impl<S: Store, K: Sink> Delivery<S, K> {
@@ -81,7 +91,15 @@ impl<S: Store, K: Sink> Delivery<S, K> {
             wake,
             limiter: std::sync::Mutex::new(Limiter::new(&DeliverySettings::default(), Vec::new())),
             hold: DeliverySettings::default().lease / 2,
+            svc: None,
         }
+    }
+
+    /// Tells the moderators (through these services' words and destinations) when a victim
+    /// cannot be reached.
+    pub fn telling(mut self, svc: Arc<crate::core::services::Services>) -> Self {
+        self.svc = Some(svc);
+        self
     }
 
     /// The store leases outbox rows for `lease` (`delivery.lease`); work within half of it.
@@ -215,9 +233,23 @@ impl<S: Store, K: Sink> Delivery<S, K> {
                 self.store.outbox_sent(item.id, r.as_ref(), now).await?;
                 return Ok(true);
             }
+            Err(SendError::RetryAfter { after, reason }) => {
+                let after = chrono::Duration::from_std(after)
+                    .unwrap_or(chrono::Duration::seconds(60))
+                    .max(chrono::Duration::seconds(1));
+                self.store
+                    .outbox_wait(item.id, now + after, &reason)
+                    .await?;
+            }
             Err(SendError::Permanent(e)) => {
                 tracing::warn!(id = item.id, error = %e, "message dropped");
                 record_on_case(&self.store, item, &e, now).await?;
+                self.store.outbox_failed(item.id, &e, now).await?;
+            }
+            Err(SendError::Unreachable(e)) => {
+                tracing::warn!(id = item.id, error = %e, "recipient unreachable; message dropped");
+                record_on_case(&self.store, item, &e, now).await?;
+                self.tell_unreachable(item, &e, now).await?;
                 self.store.outbox_failed(item.id, &e, now).await?;
             }
             Err(SendError::Retry(e)) if item.attempts + 1 >= MAX_ATTEMPTS => {
@@ -231,6 +263,30 @@ impl<S: Store, K: Sink> Delivery<S, K> {
             }
         }
         Ok(false)
+    }
+
+    /// A message about a case to its victim will never arrive: tell the moderators (once; the
+    /// notice's key derives from the message's).
+    async fn tell_unreachable(
+        &self,
+        item: &OutboxItem,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use crate::core::message::Recipient;
+        let (Some(svc), Some(case_id)) = (&self.svc, &item.case_id) else {
+            return Ok(());
+        };
+        let platform = match &item.to {
+            Recipient::Chat { chat } => chat.platform(),
+            Recipient::User { user } => user.platform(),
+            _ => return Ok(()),
+        };
+        let out = crate::core::notices::unreachable(svc, &item.key, case_id, platform, error, now)
+            .map_err(|e| StoreError::Failed(anyhow::anyhow!("{e}")))?;
+        self.store.enqueue(&out, now, &Default::default()).await?;
+        self.wake.notify_one();
+        Ok(())
     }
 
     /// Runs until cancelled; woken when messages are queued, and polls for retries. On

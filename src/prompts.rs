@@ -84,6 +84,7 @@ prompts! {
         ModDone => "mod_done",
         VictimUpdate => "victim_update",
         Button => "button",
+        CommandMenu => "command_menu",
         ModCard => "mod_card",
         GoPrivate => "go_private",
         Offer => "offer",

@@ -68,6 +68,8 @@ fn variants(key: PromptKey) -> Vec<Value> {
                 "freeze_request",
                 "scam_flagged",
                 "secret_deleted",
+                "delete_failed",
+                "unreachable",
                 "checklist",
             ],
         ),
@@ -158,6 +160,14 @@ fn variants(key: PromptKey) -> Vec<Value> {
             context! { tz => Value::from(()), generated_local => Value::from(()) },
             context! { tz => "Asia/Shanghai" },
         ],
+        PromptKey::CommandMenu => {
+            use recourse::core::message::Place;
+            let mut names: Vec<&str> = Vec::new();
+            for p in [Place::Private, Place::Community, Place::Moderators] {
+                names.extend(recourse::core::command::menu(p));
+            }
+            each("c", &names)
+        }
         PromptKey::Button => {
             let mut v = each(
                 "b",

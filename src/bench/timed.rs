@@ -143,6 +143,21 @@ impl<S: Store> Store for Timed<S> {
     async fn outbox_retry(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
         self.inner.outbox_retry(id, next_at, error).await
     }
+    async fn outbox_wait(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        self.inner.outbox_wait(id, next_at, error).await
+    }
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.inner.hold_lease(name, holder, until, now).await
+    }
+    async fn drop_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.inner.drop_lease(name, holder).await
+    }
     async fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
         self.inner.outbox_failed(id, error, now).await
     }

@@ -192,6 +192,35 @@ pub const MODERATOR_COMMANDS: &[&str] = &[
     "queue", "case", "claim", "note", "hold", "resume", "advance", "approve", "reject", "close",
 ];
 
+/// The commands a platform's menu offers in each kind of place, in menu order (their
+/// descriptions are the `command_menu` prompt). Follows what is answered where: a victim's
+/// commands in private, moderator commands in the moderators' room.
+pub fn menu(place: crate::core::message::Place) -> &'static [&'static str] {
+    use crate::core::message::Place;
+    match place {
+        Place::Private => &[
+            "report",
+            "status",
+            "contacted",
+            "replied",
+            "unresolved",
+            "evidence",
+            "export",
+            "authorities",
+            "lang",
+            "resolve",
+            "withdraw",
+            "cancel",
+            "help",
+        ],
+        Place::Community => &["report", "authorities", "help"],
+        Place::Moderators => &[
+            "queue", "case", "note", "claim", "hold", "resume", "advance", "approve", "reject",
+            "close", "help",
+        ],
+    }
+}
+
 /// Splits off the first whitespace-separated word.
 pub fn split_first(s: &str) -> (&str, &str) {
     let s = s.trim();

@@ -144,6 +144,12 @@ impl<S: Store> Engine<S> {
         self
     }
 
+    pub(crate) fn wake_all(&self) {
+        for w in &self.wake {
+            w.notify_one();
+        }
+    }
+
     pub fn services(&self) -> &Services {
         &self.svc
     }

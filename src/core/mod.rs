@@ -15,6 +15,7 @@ pub mod intake;
 pub mod ladder;
 pub mod message;
 pub mod moderation;
+pub mod notices;
 pub mod policy;
 pub mod ports;
 pub mod report;

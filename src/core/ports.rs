@@ -208,6 +208,24 @@ pub trait Store: Clone + Send + Sync + 'static {
         next_at: DateTime<Utc>,
         error: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Like `outbox_retry` without counting an attempt (the platform said when to come back).
+    fn outbox_wait(
+        &self,
+        id: i64,
+        next_at: DateTime<Utc>,
+        error: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Takes or renews the named lease (one poller or gateway connection among instances)
+    /// until `until`; true if `holder` has it now.
+    fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Gives the lease up (a clean stop), so another instance takes over at once.
+    fn drop_lease(&self, name: &str, holder: &str) -> impl Future<Output = StoreResult<()>> + Send;
     fn outbox_failed(
         &self,
         id: i64,

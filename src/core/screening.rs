@@ -6,7 +6,7 @@ use minijinja::context;
 use crate::core::command::{self, Command, ParseError, Parsed, ReportField};
 use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
 use crate::core::intake::{Intake, Question};
-use crate::core::message::{Outgoing, Recipient};
+use crate::core::message::{Incoming, Outgoing, Recipient};
 use crate::core::ports::Store;
 use crate::core::secrets::{self, Assessment, Field};
 use crate::prompts::PromptKey;
@@ -144,6 +144,16 @@ impl<S: Store> Engine<S> {
             let mut warning = self.to_chat(cx, public);
             // The message it would reply to is being deleted.
             warning.meta.reply_to = None;
+            // For a sender who never started the private chat (the bot cannot write first).
+            warning.meta.buttons = vec![crate::core::message::Button {
+                label: crate::core::buttons::label(
+                    &self.svc,
+                    self.svc.public_locale,
+                    "open_private",
+                    &context! {},
+                ),
+                does: crate::core::message::Does::OpenPrivate,
+            }];
             outcome.out.push(warning);
             outcome.out.push(Outgoing::fresh(
                 None,
@@ -162,6 +172,33 @@ impl<S: Store> Engine<S> {
                 .push(Outgoing::fresh(None, Recipient::MODERATORS, notice));
         }
         Ok(Some(outcome))
+    }
+
+    /// The adapter could not delete a message the engine said to delete (a secret seen in a
+    /// shared channel): the moderators are asked to delete it by hand.
+    pub async fn delete_failed(&self, msg: &Incoming, error: &str) -> Result<(), EngineError> {
+        let notice = self.svc.render(
+            self.svc.default_locale,
+            PromptKey::ModNotice,
+            &context! {
+                what => "delete_failed",
+                name => msg.actor.name,
+                platform => msg.actor.user.platform().key(),
+                link => msg.link,
+                error => error,
+            },
+        )?;
+        let now = self.clock.now();
+        let out = crate::core::notices::for_moderators(
+            &self.svc,
+            crate::core::message::fresh_key(),
+            None,
+            notice,
+            now,
+        );
+        self.store.enqueue(&out, now, &Default::default()).await?;
+        self.wake_all();
+        Ok(())
     }
 
     /// A channel message offering "fund recovery", hacking or DMs: alert moderators with its

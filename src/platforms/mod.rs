@@ -1,3 +1,5 @@
 //! Platform adapters. Each only translates between its platform and the core.
 
 pub mod console;
+#[cfg(feature = "telegram")]
+pub mod telegram;

@@ -728,6 +728,58 @@ impl Backend {
         Ok(())
     }
 
+    /// Like `outbox_retry`, without counting an attempt: the platform said when to come back
+    /// (a 429's `retry_after`), which is no sign that the message will never go.
+    pub async fn outbox_wait(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> R<()> {
+        let _w = self.write_lock().await;
+        sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $2, last_error = $3, lease_until = NULL \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(ms(next_at))
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `until`; true if `holder` has it
+    /// now. Someone else's lease is taken only once it has run out at `now`.
+    pub async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> R<bool> {
+        let _w = self.write_lock().await;
+        let row = sqlx::query(
+            "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
+             WHERE leases.holder = excluded.holder OR leases.until_ms <= $4 \
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ms(until))
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Gives the lease up at once (a clean stop), if `holder` has it.
+    pub async fn drop_lease(&self, name: &str, holder: &str) -> R<()> {
+        let _w = self.write_lock().await;
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> R<()> {
         let _w = self.write_lock().await;
         sqlx::query(

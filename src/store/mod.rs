@@ -267,6 +267,21 @@ impl Store for SqlStore {
     async fn outbox_retry(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
         dispatch!(self, b => b.outbox_retry(id, next_at, error).await)
     }
+    async fn outbox_wait(&self, id: i64, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        dispatch!(self, b => b.outbox_wait(id, next_at, error).await)
+    }
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        dispatch!(self, b => b.hold_lease(name, holder, until, now).await)
+    }
+    async fn drop_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        dispatch!(self, b => b.drop_lease(name, holder).await)
+    }
     async fn outbox_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
         dispatch!(self, b => b.outbox_failed(id, error, now).await)
     }
