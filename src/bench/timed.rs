@@ -134,8 +134,13 @@ impl<S: Store> Store for Timed<S> {
     ) -> StoreResult<()> {
         self.inner.outbox_sent_key(key, message_ref, now).await
     }
-    async fn outbox_release_key(&self, key: &str, error: &str) -> StoreResult<()> {
-        self.inner.outbox_release_key(key, error).await
+    async fn outbox_release_key(
+        &self,
+        key: &str,
+        error: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        self.inner.outbox_release_key(key, error, not_before).await
     }
     async fn outbox_row_state(&self, key: &str) -> StoreResult<crate::core::ports::RowState> {
         self.inner.outbox_row_state(key).await

@@ -174,13 +174,29 @@ impl<S: Store> Engine<S> {
         let now = self.clock.now();
         match result {
             Ok(r) => self.store.outbox_sent_key(key, r.as_ref(), now).await?,
-            Err(e) => {
-                tracing::info!(key, error = %e, "answer not sent in place; the outbox sends it");
-                self.store.outbox_release_key(key, &e).await?;
-                for w in &self.wake {
-                    w.notify_one();
-                }
-            }
+            Err(e) => self.unanswered(key, &e, None).await?,
+        }
+        Ok(())
+    }
+
+    /// An answer that could not be sent in place goes to the outbox, which sends it now or,
+    /// when the platform said to wait (a rate limit), after `wait`.
+    pub async fn unanswered(
+        &self,
+        key: &str,
+        error: &str,
+        wait: Option<std::time::Duration>,
+    ) -> Result<(), EngineError> {
+        tracing::info!(key, error = %error, "answer not sent in place; the outbox sends it");
+        let not_before = wait.map(|w| {
+            self.clock.now()
+                + chrono::Duration::from_std(w).unwrap_or(chrono::Duration::seconds(60))
+        });
+        self.store
+            .outbox_release_key(key, error, not_before)
+            .await?;
+        for w in &self.wake {
+            w.notify_one();
         }
         Ok(())
     }

@@ -194,11 +194,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         message_ref: Option<&MessageRef>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// An answer the adapter could not send in place: the outbox sends it now.
+    /// An answer the adapter could not send in place: the outbox sends it now, or not before
+    /// `not_before` (a platform's rate limit said when).
     fn outbox_release_key(
         &self,
         key: &str,
         error: &str,
+        not_before: Option<DateTime<Utc>>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Where the row with this key stands, for an edit or a delete of what it sent.
     fn outbox_row_state(&self, key: &str) -> impl Future<Output = StoreResult<RowState>> + Send;

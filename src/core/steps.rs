@@ -210,6 +210,8 @@ pub fn due_change(
                     );
                     outgoing.extend(copies);
                 }
+                // One row per moderator and public destination, as for the engine's changes.
+                outgoing = crate::core::message::fan_out(outgoing, &svc.destinations);
             }
             Err(e) => {
                 // A broken template must not stall every other case: try this one later.

@@ -681,14 +681,21 @@ impl Backend {
         Ok(())
     }
 
-    pub async fn outbox_release_key(&self, key: &str, error: &str) -> R<()> {
+    pub async fn outbox_release_key(
+        &self,
+        key: &str,
+        error: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> R<()> {
         let _w = self.write_lock().await;
         sqlx::query(
-            "UPDATE outbox SET lease_until = NULL, last_error = $2 \
+            "UPDATE outbox SET lease_until = NULL, last_error = $2, \
+             next_attempt_at = COALESCE($3, next_attempt_at) \
              WHERE dedupe_key = $1 AND sent_at IS NULL",
         )
         .bind(key)
         .bind(error)
+        .bind(not_before.map(ms))
         .execute(&self.pool)
         .await?;
         Ok(())

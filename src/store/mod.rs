@@ -258,8 +258,13 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         dispatch!(self, b => b.outbox_sent_key(key, message_ref, now).await)
     }
-    async fn outbox_release_key(&self, key: &str, error: &str) -> StoreResult<()> {
-        dispatch!(self, b => b.outbox_release_key(key, error).await)
+    async fn outbox_release_key(
+        &self,
+        key: &str,
+        error: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        dispatch!(self, b => b.outbox_release_key(key, error, not_before).await)
     }
     async fn outbox_row_state(&self, key: &str) -> StoreResult<RowState> {
         dispatch!(self, b => b.outbox_row_state(key).await)

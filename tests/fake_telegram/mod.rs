@@ -450,7 +450,9 @@ impl Server {
         } else {
             self.answer(&method, &params)
         };
-        if method != "getupdates" || !matches!(&answer, Answer::Ok(v) if v.as_array().is_some_and(|a| a.is_empty())) {
+        if method != "getupdates"
+            || !matches!(&answer, Answer::Ok(v) if v.as_array().is_some_and(|a| a.is_empty()))
+        {
             let answered = match &answer {
                 Answer::Ok(v) => Some(v.clone()),
                 _ => None,
@@ -606,7 +608,11 @@ impl Server {
             }
             "getchatmember" => {
                 let user = as_i64(&p["user_id"]).unwrap_or(0);
-                let status = if self.lock().admins.contains(&user) { "creator" } else { "member" };
+                let status = if self.lock().admins.contains(&user) {
+                    "creator"
+                } else {
+                    "member"
+                };
                 let mut m = json!({
                     "status": status,
                     "user": { "id": user, "is_bot": false, "first_name": format!("user{user}") },
@@ -623,11 +629,9 @@ impl Server {
 
 fn fault_answer(f: Fault) -> Answer {
     match f {
-        Fault::TooMany(s) => Answer::Error(
-            429,
-            format!("Too Many Requests: retry after {s}"),
-            Some(s),
-        ),
+        Fault::TooMany(s) => {
+            Answer::Error(429, format!("Too Many Requests: retry after {s}"), Some(s))
+        }
         Fault::ServerError => Answer::Error(500, "Internal Server Error".into(), None),
         Fault::Forbidden(d) => Answer::Error(403, d, None),
         Fault::BadRequest(d) => Answer::Error(400, d, None),
@@ -695,6 +699,21 @@ fn multipart(body: &[u8], boundary: &str) -> Value {
         };
         out.insert(name, value);
     }
+    // teloxide uploads a file as its own part and names it `attach://<part>` in the field.
+    let attached: Vec<(String, String)> = out
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.clone(),
+                v.as_str()?.strip_prefix("attach://")?.to_string(),
+            ))
+        })
+        .collect();
+    for (field, part) in attached {
+        if let Some(file) = out.remove(&part) {
+            out.insert(field, file);
+        }
+    }
     Value::Object(out)
 }
 
@@ -705,7 +724,11 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
     if r.read_line(&mut line).await? == 0 {
         return Ok(None);
     }
-    let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+    let path = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
     let mut length = 0usize;
     let mut chunked = false;
     let mut content_type = String::new();

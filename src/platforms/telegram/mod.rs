@@ -29,7 +29,7 @@ use crate::core::engine::{Engine, EngineError, Handled};
 use crate::core::identity::{Locale, MessageRef};
 use crate::core::message::{Incoming, Notice, Op, Outgoing, Place, Target};
 use crate::core::ports::{OutboxItem, Store};
-use crate::delivery::Sink;
+use crate::delivery::{SendError, Sink};
 use crate::platforms::telegram::inbound::{Inbound, Translated};
 use crate::platforms::telegram::sink::{Chats, Me, TelegramSink};
 use crate::prompts::PromptKey;
@@ -325,17 +325,24 @@ impl<S: Store> Telegram<S> {
             callback = None;
         }
         for a in h.answers() {
-            let result = match (&callback, a.meta.notice) {
+            let recorded = match (&callback, a.meta.notice) {
                 (Some(id), Some(notice)) => {
                     let r = self
                         .answer_callback(id.clone(), Some((&a.text, notice)))
                         .await;
                     callback = None;
-                    r.map(|()| None)
+                    self.engine.answered(&a.key, r.map(|()| None)).await
                 }
-                _ => self.sink.send(&as_item(a)).await.map_err(|e| e.to_string()),
+                _ => match self.sink.send(&as_item(a)).await {
+                    Ok(r) => self.engine.answered(&a.key, Ok(r)).await,
+                    // A rate limit: the outbox sends it when Telegram said to.
+                    Err(SendError::RetryAfter { after, reason }) => {
+                        self.engine.unanswered(&a.key, &reason, Some(after)).await
+                    }
+                    Err(e) => self.engine.unanswered(&a.key, &e.to_string(), None).await,
+                },
             };
-            if let Err(e) = self.engine.answered(&a.key, result).await {
+            if let Err(e) = recorded {
                 tracing::warn!(error = %e, key = %a.key, "could not record an answer; the outbox may send it again");
             }
         }

@@ -1,0 +1,623 @@
+//! The Telegram adapter end to end: the real teloxide client and the real adapter (built by
+//! the same `app::telegram` that `recourse serve` uses) against a fake Bot API on 127.0.0.1,
+//! on real databases, with the clock injected for the ladder.
+
+mod common;
+mod fake_telegram;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use common::*;
+use fake_telegram::{Call, FakeTelegram, Fault, TOKEN, TgUser};
+use recourse::app::LogSink;
+use recourse::config::Settings;
+use recourse::core::case::CaseId;
+use recourse::core::clock::{Clock, ManualClock};
+use recourse::core::identity::Platform;
+use recourse::core::ports::Store;
+use recourse::delivery::Delivery;
+use recourse::scheduler::Scheduler;
+use recourse::store::SqlStore;
+use recourse::webhook::Router;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+const MODS: i64 = -1001;
+const PUBLIC: i64 = -1002;
+const GROUP: i64 = -1003;
+const MOD_ID: i64 = 42;
+const ADMIN_ID: i64 = 43;
+const TX: &str = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
+const SEED: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+/// Long enough for a handled update to be confirmed on a slow machine; never waited out
+/// when things work.
+const WAIT: StdDuration = StdDuration::from_secs(20);
+
+fn settings(fake: &FakeTelegram) -> Settings {
+    let mut s = Settings::default();
+    s.telegram.token = Some(TOKEN.to_string().into());
+    s.telegram.api_url = url::Url::parse(&fake.url()).unwrap();
+    s.telegram.moderator_chat = Some(MODS);
+    s.telegram.public_chat = Some(PUBLIC);
+    s.telegram.moderators = vec![MOD_ID];
+    s
+}
+
+/// One instance: the adapter polling the fake, and the scheduler and the outbox run by hand
+/// on an injected clock.
+struct Bot {
+    fake: Arc<FakeTelegram>,
+    store: SqlStore,
+    clock: ManualClock,
+    scheduler: Scheduler<SqlStore>,
+    delivery: Delivery<SqlStore, Router<LogSink>>,
+    cancel: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Bot {
+    async fn start(url: &str) -> Bot {
+        let fake = Arc::new(FakeTelegram::start().await);
+        fake.set_admins(&[ADMIN_ID]);
+        Bot::on(url, fake, ManualClock::fixed(start())).await
+    }
+
+    async fn on(url: &str, fake: Arc<FakeTelegram>, clock: ManualClock) -> Bot {
+        let settings = settings(&fake);
+        let store = SqlStore::open(url).await.expect("open store");
+        let svc = Arc::new(recourse::app::services(&settings).unwrap());
+        let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let wake = Arc::new(Notify::new());
+        let (sink, adapter) =
+            recourse::app::telegram(&settings, &store, shared.clone(), svc.clone(), &[])
+                .unwrap()
+                .expect("a token is set");
+        let router =
+            recourse::app::router(&settings, vec![(Platform::Telegram, Arc::new(sink))]).unwrap();
+        let delivery =
+            Delivery::new(store.clone(), router, shared.clone(), wake.clone()).telling(svc.clone());
+        let scheduler = Scheduler::new(store.clone(), shared, svc, wake.clone(), wake);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(adapter.run(cancel.clone()));
+        let bot = Bot {
+            fake,
+            store,
+            clock,
+            scheduler,
+            delivery,
+            cancel,
+            task: Some(task),
+        };
+        bot.fake
+            .until("the adapter polls", WAIT, |c| {
+                c.iter().any(|c| c.method == "setmycommands")
+            })
+            .await;
+        bot
+    }
+
+    /// Stops polling the way Ctrl-C does and waits for the adapter to finish.
+    async fn stop(&mut self) {
+        self.cancel.cancel();
+        if let Some(t) = self.task.take() {
+            tokio::time::timeout(StdDuration::from_secs(10), t)
+                .await
+                .expect("the adapter stops within seconds")
+                .unwrap();
+        }
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Injects one update and waits until the adapter confirmed it; returns the calls it made.
+    async fn send(&self, inject: impl FnOnce(&FakeTelegram)) -> Vec<Call> {
+        let before = self.fake.calls().len();
+        inject(&self.fake);
+        self.fake.until_confirmed(WAIT).await;
+        self.fake.calls()[before..].to_vec()
+    }
+
+    async fn say(&self, user: &TgUser, text: &str) -> Vec<Call> {
+        self.send(|f| {
+            f.private(user, text);
+        })
+        .await
+    }
+
+    /// Sends what the outbox holds now; returns the calls made.
+    async fn deliver(&self) -> Vec<Call> {
+        let before = self.fake.calls().len();
+        self.delivery.run_once(self.now()).await.unwrap();
+        self.fake.calls()[before..].to_vec()
+    }
+
+    /// Moves the clock, taking each step at its deadline, then delivers.
+    async fn wait(&self, d: Duration) -> Vec<Call> {
+        let target = self.now() + d;
+        while let Some(at) = self.store.next_due_at().await.unwrap() {
+            if at > target {
+                break;
+            }
+            self.clock.advance_to(at);
+            self.scheduler.run_once(self.now()).await.unwrap();
+        }
+        self.clock.advance_to(target);
+        self.deliver().await
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+fn sends_to(calls: &[Call], chat: i64) -> Vec<Call> {
+    calls
+        .iter()
+        .filter(|c| {
+            matches!(c.method.as_str(), "sendmessage" | "senddocument")
+                && c.answered.is_some()
+                && c.chat() == Some(chat)
+        })
+        .cloned()
+        .collect()
+}
+
+fn last_to(calls: &[Call], chat: i64) -> Call {
+    sends_to(calls, chat)
+        .pop()
+        .unwrap_or_else(|| panic!("nothing sent to {chat}: {calls:#?}"))
+}
+
+fn button(call: &Call, label: &str) -> String {
+    call.buttons()
+        .into_iter()
+        .find(|(l, _)| l == label)
+        .map(|(_, d)| d)
+        .unwrap_or_else(|| panic!("no button {label} in {:?}", call.buttons()))
+}
+
+fn texts(calls: &[Call]) -> String {
+    calls.iter().map(Call::text).collect::<Vec<_>>().join("\n")
+}
+
+fn alert(calls: &[Call]) -> Option<String> {
+    calls
+        .iter()
+        .find(|c| c.method == "answercallbackquery" && c.params["show_alert"] == true)
+        .map(|c| c.params["text"].as_str().unwrap_or_default().to_string())
+}
+
+/// Files a case with the one-line form in a private chat; returns its ID.
+async fn report(bot: &Bot, user: &TgUser, args: &str) -> String {
+    let calls = bot.say(user, &format!("/report {args}")).await;
+    let text = texts(&sends_to(&calls, user.id));
+    case_id_in(&text).unwrap_or_else(|| panic!("no case ID in {text}"))
+}
+
+async fn whole_intake_dialogue_with_buttons(url: &str) {
+    let bot = Bot::start(url).await;
+    let ann = TgUser::new(1001, "Ann");
+    // The deep link opens the intake at once: the first question, with its choices.
+    let calls = bot.say(&ann, "/start report").await;
+    let q = last_to(&calls, ann.id);
+    assert!(
+        q.text().contains("never ask for your seed phrase"),
+        "{}",
+        q.text()
+    );
+    let english = button(&q, "English");
+    let calls = bot
+        .send(|f| {
+            f.press(&ann, &q, &english);
+        })
+        .await;
+    assert!(
+        calls.iter().any(|c| c.method == "answercallbackquery"),
+        "the press is answered"
+    );
+    let q = last_to(&calls, ann.id);
+    assert!(q.text().contains("Which wallet"), "{}", q.text());
+    let calls = bot.say(&ann, "MetaMask").await;
+    let q = last_to(&calls, ann.id);
+    let how = q.buttons();
+    assert!(how.len() >= 7, "how it happened, as buttons: {how:?}");
+    let calls = bot
+        .send(|f| {
+            f.press(&ann, &q, &how[1].1);
+        })
+        .await;
+    let q = last_to(&calls, ann.id);
+    let eth = button(&q, "Ethereum");
+    let calls = bot
+        .send(|f| {
+            f.press(&ann, &q, &eth);
+        })
+        .await;
+    let q = last_to(&calls, ann.id);
+    assert!(q.text().contains("how much"), "{}", q.text());
+    bot.say(&ann, "2.5 ETH").await;
+    let calls = bot.say(&ann, TX).await;
+    let q = last_to(&calls, ann.id);
+    let done = button(&q, "Done");
+    let calls = bot
+        .send(|f| {
+            f.press(&ann, &q, &done);
+        })
+        .await;
+    assert!(
+        texts(&calls).contains("When did you notice"),
+        "{}",
+        texts(&calls)
+    );
+    bot.say(&ann, "3h ago").await;
+    bot.say(&ann, "email #4411").await;
+    let calls = bot.say(&ann, "US").await;
+    let id = case_id_in(&texts(&sends_to(&calls, ann.id))).expect("the case is filed");
+    let c = bot
+        .store
+        .load_case(&CaseId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .case;
+    assert_eq!(c.report.how.key(), "malicious_approval");
+    assert_eq!(c.report.chain.unwrap().key(), "eth");
+    assert_eq!(c.report.asset.as_deref(), Some("ETH"));
+    // The moderators hear of it in their group, with buttons.
+    let calls = bot.deliver().await;
+    let notice = last_to(&calls, MODS);
+    assert!(notice.text().contains(&id), "{}", notice.text());
+    let labels: Vec<String> = notice.buttons().into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["Claim", "Hold", "Advance", "Close"]);
+    // The checklist and everything else for the victim reached her private chat, in order,
+    // and nothing reached any group but the moderators'.
+    assert!(sends_to(&bot.fake.calls(), GROUP).is_empty());
+    assert!(sends_to(&bot.fake.calls(), PUBLIC).is_empty());
+}
+
+async fn one_line_form_and_victim_commands(url: &str) {
+    let bot = Bot::start(url).await;
+    let bo = TgUser::new(1002, "Bo");
+    let id = report(
+        &bot,
+        &bo,
+        &format!("chain=eth amount=\"2.5 ETH\" tx={TX} contacted=\"email #4411\" country=US"),
+    )
+    .await;
+    let calls = bot.say(&bo, "/status").await;
+    assert!(texts(&calls).contains(&id), "{}", texts(&calls));
+    // The dossier arrives as two documents.
+    let calls = bot.say(&bo, &format!("/export {id}")).await;
+    let docs: Vec<String> = calls
+        .iter()
+        .filter(|c| c.method == "senddocument" && c.chat() == Some(bo.id))
+        .map(|c| {
+            c.params["document"]["filename"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(docs.len(), 2, "HTML and Markdown: {docs:?} {calls:#?}");
+    assert!(
+        docs.iter().any(|d| d.ends_with(".html")) && docs.iter().any(|d| d.ends_with(".md")),
+        "{docs:?} {calls:?}"
+    );
+    // A second case: a command without an ID offers a picker.
+    report(&bot, &bo, "chain=tron contacted=now").await;
+    let calls = bot.say(&bo, "/replied").await;
+    let pick = last_to(&calls, bo.id);
+    assert!(pick.buttons().len() >= 2, "{:?}", pick.buttons());
+    let (_, data) = pick
+        .buttons()
+        .into_iter()
+        .find(|(l, _)| l.contains(&id))
+        .expect("the first case offered");
+    let calls = bot
+        .send(|f| {
+            f.press(&bo, &pick, &data);
+        })
+        .await;
+    assert!(texts(&calls).contains(&id), "{}", texts(&calls));
+    // Someone else cannot see her case.
+    let cy = TgUser::new(1003, "Cy");
+    let calls = bot.say(&cy, &format!("/status {id}")).await;
+    assert!(!texts(&calls).contains("2.5"), "{}", texts(&calls));
+    // A malformed hash and an oversized message get plain answers; nothing breaks.
+    let calls = bot.say(&bo, &format!("/evidence {id} tx=0x1234")).await;
+    assert!(!sends_to(&calls, bo.id).is_empty());
+    let calls = bot.say(&bo, &"x".repeat(10_000)).await;
+    assert!(!sends_to(&calls, bo.id).is_empty());
+}
+
+async fn group_report_deep_link_and_secrets(url: &str) {
+    let bot = Bot::start(url).await;
+    let dee = TgUser::new(1004, "Dee");
+    let calls = bot
+        .send(|f| {
+            f.group(
+                GROUP,
+                &dee,
+                &format!("/report@{} chain=eth", fake_telegram::BOT_USERNAME),
+            );
+        })
+        .await;
+    let answer = last_to(&calls, GROUP);
+    let link = answer
+        .buttons()
+        .into_iter()
+        .find(|(_, d)| d.starts_with("https://t.me/"))
+        .expect("a URL button");
+    assert_eq!(
+        link.1,
+        format!("https://t.me/{}?start=report", fake_telegram::BOT_USERNAME)
+    );
+    assert!(
+        bot.store.queue(100).await.unwrap().is_empty(),
+        "nothing collected in a group"
+    );
+    // A seed phrase in the group: deleted, a warning that does not repeat it, a private word.
+    let mut message = 0;
+    let calls = bot
+        .send(|f| {
+            message = f
+                .group(GROUP, &dee, &format!("help, my words are {SEED}"))
+                .1;
+        })
+        .await;
+    let deleted = calls
+        .iter()
+        .find(|c| c.method == "deletemessage")
+        .expect("deleted");
+    assert_eq!(deleted.params["message_id"], message);
+    let warning = last_to(&calls, GROUP);
+    assert!(!warning.text().contains("abandon"), "{}", warning.text());
+    let calls = [calls, bot.deliver().await].concat();
+    assert!(!sends_to(&calls, dee.id).is_empty(), "told privately");
+    for c in bot.fake.calls() {
+        if c.method != "getupdates" {
+            assert!(
+                !c.params.to_string().contains("abandon abandon"),
+                "repeated: {c:?}"
+            );
+        }
+    }
+    let stored = everything_stored(url).await;
+    assert!(!stored.contains("abandon abandon"), "stored");
+    // Without delete rights, the moderators are asked to delete it.
+    bot.fake.fail(
+        "deletemessage",
+        Fault::BadRequest("Bad Request: message can't be deleted".into()),
+        1,
+    );
+    bot.send(|f| {
+        f.group(GROUP, &dee, SEED);
+    })
+    .await;
+    let calls = bot.deliver().await;
+    assert!(
+        texts(&sends_to(&calls, MODS)).contains("could not delete"),
+        "{}",
+        texts(&calls)
+    );
+    assert!(!everything_stored(url).await.contains("abandon abandon"));
+}
+
+async fn moderator_buttons_stale_and_public_post(url: &str) {
+    let bot = Bot::start(url).await;
+    let eve = TgUser::new(1005, "Eve");
+    let mo = TgUser::new(MOD_ID, "Mo");
+    let admin = TgUser::new(ADMIN_ID, "Ada");
+    let id = report(&bot, &eve, "chain=eth contacted=now").await;
+    let notice = last_to(&bot.deliver().await, MODS);
+    let claim = button(&notice, "Claim");
+    // Someone who is not a moderator: an alert, nothing changes.
+    let calls = bot
+        .send(|f| {
+            f.press(&eve, &notice, &claim);
+        })
+        .await;
+    assert!(alert(&calls).expect("an alert").contains("Only moderators"));
+    let case = |bot: &Bot| {
+        let id = CaseId::parse(&id).unwrap();
+        let store = bot.store.clone();
+        async move { store.load_case(&id).await.unwrap().unwrap().case }
+    };
+    assert!(case(&bot).await.claimed_by.is_none());
+    // A moderator from the settings: acted, answered at once, the post edited.
+    let calls = bot
+        .send(|f| {
+            f.press(&mo, &notice, &claim);
+        })
+        .await;
+    assert!(calls.iter().any(|c| c.method == "answercallbackquery"));
+    assert!(case(&bot).await.claimed_by.is_some());
+    let calls = bot.deliver().await;
+    let edit = calls
+        .iter()
+        .find(|c| c.method == "editmessagetext")
+        .expect("the post is edited");
+    assert_eq!(edit.params["message_id"], notice.sent_message_id().unwrap());
+    assert!(edit.text().contains("claimed by @mo"), "{}", edit.text());
+    // The same button again: the state, not a second claim.
+    let calls = bot
+        .send(|f| {
+            f.press(&admin, &notice, &claim);
+        })
+        .await;
+    assert!(alert(&calls).expect("an alert").contains("out of date"));
+    // The ladder: the public post waits for a decision; nothing public before it.
+    let calls = bot.wait(Duration::hours(73)).await;
+    assert!(sends_to(&calls, PUBLIC).is_empty());
+    let post = sends_to(&calls, MODS)
+        .into_iter()
+        .find(|c| c.text().contains("waits for your decision"))
+        .unwrap_or_else(|| panic!("the post notice: {}", texts(&sends_to(&calls, MODS))));
+    assert!(
+        !sends_to(&calls, eve.id).is_empty(),
+        "the victim hears of each step"
+    );
+    // The group's administrator (getChatAdministrators) approves it.
+    let approve = button(&post, "Approve");
+    bot.send(|f| {
+        f.press(&admin, &post, &approve);
+    })
+    .await;
+    let calls = bot.deliver().await;
+    assert_eq!(sends_to(&calls, PUBLIC).len(), 1, "published once");
+    bot.send(|f| {
+        f.press(&admin, &post, &approve);
+    })
+    .await;
+    assert!(
+        sends_to(&bot.deliver().await, PUBLIC).is_empty(),
+        "never twice"
+    );
+    // /queue and /case in the moderators' group.
+    let calls = bot
+        .send(|f| {
+            f.group(MODS, &mo, "/queue");
+        })
+        .await;
+    assert!(texts(&sends_to(&calls, MODS)).contains(&id));
+    let calls = bot
+        .send(|f| {
+            f.group(MODS, &mo, &format!("/note {id} called the victim"));
+        })
+        .await;
+    assert!(!sends_to(&calls, MODS).is_empty());
+}
+
+async fn faults_lose_nothing_and_send_nothing_twice(url: &str) {
+    let bot = Bot::start(url).await;
+    let fay = TgUser::new(1006, "Fay");
+    // An answer in place meets a 429: it stays in the outbox and goes out once, later.
+    bot.fake.fail("sendmessage", Fault::TooMany(5), 1);
+    let calls = bot.say(&fay, "/report chain=eth contacted=now").await;
+    assert!(sends_to(&calls, fay.id).is_empty(), "{calls:#?}");
+    let first = bot.deliver().await;
+    assert!(sends_to(&first, fay.id).is_empty(), "waits as told");
+    bot.clock.advance(Duration::seconds(6));
+    let calls = [first, bot.deliver().await].concat();
+    let filed = sends_to(&calls, fay.id);
+    let id = case_id_in(&texts(&filed)).expect("the answer arrived");
+    assert_eq!(
+        sends_to(&calls, MODS).len(),
+        1,
+        "the moderators' notice too, once"
+    );
+    // A 500 and a dropped connection: retried with backoff, sent once.
+    bot.fake.fail("sendmessage", Fault::ServerError, 1);
+    bot.fake.fail("sendmessage", Fault::Drop, 1);
+    let calls = bot.wait(Duration::hours(25)).await;
+    let mut delivered = sends_to(&calls, fay.id).len();
+    for _ in 0..4 {
+        bot.clock.advance(Duration::minutes(10));
+        delivered += sends_to(&bot.deliver().await, fay.id).len();
+    }
+    assert_eq!(delivered, 1, "the reminder, once");
+    let reminders = sends_to(&bot.fake.calls(), fay.id)
+        .iter()
+        .filter(|c| c.text().contains(&id))
+        .count();
+    assert!(reminders >= 1);
+    // A 403: retries end, the case records it, the moderators are told.
+    bot.fake.block(fay.id);
+    bot.wait(Duration::hours(48)).await;
+    let calls = bot.deliver().await;
+    let told = texts(&sends_to(&bot.fake.calls(), MODS));
+    assert!(
+        told.contains("cannot reach the victim"),
+        "{told}\n{calls:#?}"
+    );
+    let events = bot
+        .store
+        .events(&CaseId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| format!("{:?}", e.kind).contains("blocked")),
+        "recorded on the case: {events:?}"
+    );
+    let before = bot.fake.calls_of(&["sendmessage"]).len();
+    bot.clock.advance(Duration::hours(1));
+    bot.deliver().await;
+    assert_eq!(
+        bot.fake.calls_of(&["sendmessage"]).len(),
+        before,
+        "no retry after a 403"
+    );
+}
+
+async fn restart_mid_dialogue(url: &str) {
+    let mut bot = Bot::start(url).await;
+    let gus = TgUser::new(1007, "Gus").speaking("zh-hans");
+    let calls = bot.say(&gus, "/report").await;
+    let q = last_to(&calls, gus.id);
+    let zh = button(&q, "中文");
+    bot.send(|f| {
+        f.press(&gus, &q, &zh);
+    })
+    .await;
+    bot.say(&gus, "imToken").await;
+    bot.stop().await;
+    let (fake, clock) = (bot.fake.clone(), bot.clock.clone());
+    drop(bot);
+    // A new process on the same database and token: the dialogue goes on where it stopped.
+    let bot = Bot::on(url, fake, clock).await;
+    let calls = bot.say(&gus, "1").await;
+    let q = last_to(&calls, gus.id);
+    assert!(
+        q.buttons().iter().any(|(l, _)| l == "TRON"),
+        "{:?}",
+        q.buttons()
+    );
+    assert!(
+        q.text().contains("区块链") || q.text().contains("链"),
+        "{}",
+        q.text()
+    );
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = TestDb::sqlite();
+                    super::$name(db.url()).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = TestDb::postgres().await else { return };
+                    super::$name(db.url()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    whole_intake_dialogue_with_buttons,
+    one_line_form_and_victim_commands,
+    group_report_deep_link_and_secrets,
+    moderator_buttons_stale_and_public_post,
+    faults_lose_nothing_and_send_nothing_twice,
+    restart_mid_dialogue,
+);
