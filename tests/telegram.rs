@@ -621,3 +621,90 @@ on_both_backends!(
     faults_lose_nothing_and_send_nothing_twice,
     restart_mid_dialogue,
 );
+
+/// A `recourse serve` process on `url` polling the fake.
+fn serve(url: &str, fake: &FakeTelegram) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_recourse"))
+        .args(["--db", url, "serve"])
+        .env("RECOURSE_LOG", "info")
+        .env("RECOURSE__TELEGRAM__TOKEN", TOKEN)
+        .env("RECOURSE__TELEGRAM__API_URL", fake.url())
+        .env("RECOURSE__TELEGRAM__MODERATOR_CHAT", MODS.to_string())
+        .env("RECOURSE__TELEGRAM__POLL_LEASE", "3s")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn poller(url: &str) -> Option<u32> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let holder: Option<(String,)> =
+        sqlx::query_as("SELECT holder FROM leases WHERE name = 'telegram/poller'")
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    holder.and_then(|(h,)| h.split('-').next()?.parse().ok())
+}
+
+/// Two services on one PostgreSQL database: one polls, the other waits; the poller killed,
+/// the other takes over within the lease and nothing is handled twice or lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_one_poller_and_a_takeover() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    // Create the schema once, so that the two services do not race to migrate.
+    SqlStore::open(db.url()).await.unwrap().close().await;
+    let fake = FakeTelegram::start().await;
+    let mut a = serve(db.url(), &fake);
+    let mut b = serve(db.url(), &fake);
+    let hal = TgUser::new(1010, "Hal");
+    fake.private(&hal, "/report chain=eth contacted=now");
+    fake.until("the report answered", WAIT, |c| {
+        c.iter()
+            .any(|c| c.chat() == Some(hal.id) && c.text().contains("RC-"))
+    })
+    .await;
+    fake.until_confirmed(WAIT).await;
+    assert_eq!(fake.most_polling(), 1, "one poller at a time");
+    let holder = poller(db.url()).await.expect("a poller holds the lease");
+    let (dead, alive) = if holder == a.id() {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    assert_eq!(holder, dead.id());
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    // The other takes over within the lease (3 s here; 30 s is the bound asked for).
+    fake.private(&hal, "/status");
+    fake.until(
+        "the other instance answers",
+        StdDuration::from_secs(30),
+        |c| {
+            c.iter()
+                .filter(|c| c.chat() == Some(hal.id) && c.method == "sendmessage")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    fake.until_confirmed(WAIT).await;
+    assert_eq!(poller(db.url()).await, Some(alive.id()));
+    let replies: Vec<String> = fake.sent_to(hal.id).iter().map(Call::text).collect();
+    let filed = replies.iter().filter(|t| t.contains("is open")).count();
+    assert_eq!(filed, 1, "the report handled once: {replies:#?}");
+    // SIGTERM: a clean stop within seconds, the lease handed over.
+    let stopped = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &alive.id().to_string()])
+        .status()
+        .unwrap();
+    let status = alive.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(stopped.elapsed() < StdDuration::from_secs(10));
+    assert_eq!(poller(db.url()).await, None, "the lease is handed over");
+}

@@ -106,8 +106,9 @@ struct State {
     admins: Vec<i64>,
     /// Users who never started the bot or blocked it: a send to them is a 403.
     blocked: Vec<i64>,
-    /// Long polls currently open.
+    /// Long polls currently open, and the most ever open at once.
     polling: usize,
+    most_polling: usize,
 }
 
 pub struct FakeTelegram {
@@ -212,6 +213,11 @@ impl FakeTelegram {
 
     pub fn polling(&self) -> usize {
         self.lock().polling
+    }
+
+    /// The most long polls that were ever open at once (Telegram allows one per token).
+    pub fn most_polling(&self) -> usize {
+        self.lock().most_polling
     }
 
     /// Waits (bounded by `within`) until `done` holds over the calls; panics with `what`.
@@ -504,7 +510,11 @@ impl Server {
         let limit = as_i64(&params["limit"]).unwrap_or(100).clamp(1, 100) as usize;
         let timeout = as_i64(&params["timeout"]).unwrap_or(0).clamp(0, 50) as u64;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
-        self.lock().polling += 1;
+        {
+            let mut s = self.lock();
+            s.polling += 1;
+            s.most_polling = s.most_polling.max(s.polling);
+        }
         let result = loop {
             let arrived = self.arrived.notified();
             {

@@ -96,7 +96,8 @@ impl<S: Store> Telegram<S> {
             roles,
             moderator_chat: settings.moderator_chat,
             lease: settings.poll_lease,
-            holder: format!("{:016x}", rand::random::<u64>()),
+            // The process ID helps an operator see which instance polls.
+            holder: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
         }
     }
 
@@ -389,14 +390,13 @@ impl<S: Store> Telegram<S> {
 
     /// The engine failed (nothing was recorded): the plain words, where the user is.
     async fn say_error(&self, t: &Translated, text: String) {
-        if let Some(id) = &t.callback {
-            if self
+        if let Some(id) = &t.callback
+            && self
                 .answer_callback(id.clone(), Some((&text, Notice::Alert)))
                 .await
                 .is_ok()
-            {
-                return;
-            }
+        {
+            return;
         }
         let mut o = Outgoing::fresh(
             None,
