@@ -26,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 
 const MODS: i64 = -1001;
 const PUBLIC: i64 = -1002;
-const GROUP: i64 = -1003;
+/// A supergroup's ID as Telegram gives it (-100…), so its messages have t.me links.
+const GROUP: i64 = -1001234500003;
 const MOD_ID: i64 = 42;
 const ADMIN_ID: i64 = 43;
 const TX: &str = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
@@ -588,6 +589,217 @@ async fn restart_mid_dialogue(url: &str) {
     );
 }
 
+async fn languages_and_every_ladder_step(url: &str) {
+    let bot = Bot::start(url).await;
+    // Plain words, no language set anywhere: answered in the language written, with a button.
+    let hal = TgUser::new(1010, "Hal");
+    let calls = bot.say(&hal, "我的钱包被盗了，怎么办").await;
+    let a = last_to(&calls, hal.id);
+    assert!(a.text().contains("很遗憾"), "{}", a.text());
+    let start = button(&a, "报告被盗");
+    let calls = bot
+        .send(|f| {
+            f.press(&hal, &a, &start);
+        })
+        .await;
+    assert!(
+        last_to(&calls, hal.id).text().contains("语言"),
+        "the intake starts: {}",
+        texts(&calls)
+    );
+    // Telegram's language_code zh picks Chinese until /lang says otherwise.
+    let ivy = TgUser::new(1011, "Ivy").speaking("zh-hans");
+    let calls = bot.say(&ivy, "/help").await;
+    assert!(
+        last_to(&calls, ivy.id).text().contains("我能做什么") || texts(&calls).contains("报告"),
+        "{}",
+        texts(&calls)
+    );
+    bot.say(&ivy, "/lang en").await;
+    let calls = bot.say(&ivy, "/help").await;
+    assert!(
+        last_to(&calls, ivy.id).text().contains("What I can do"),
+        "{}",
+        texts(&calls)
+    );
+    // Every step of the ladder reaches the victim's private chat, on the injected clock.
+    let jo = TgUser::new(1012, "Jo");
+    let calls = bot
+        .say(
+            &jo,
+            "/report chain=tron amount=\"500 USDT\" contacted=now country=US",
+        )
+        .await;
+    let id = case_id_in(&texts(&sends_to(&calls, jo.id))).expect("filed");
+    let first = [calls, bot.wait(Duration::zero()).await].concat();
+    assert!(
+        texts(&sends_to(&first, jo.id)).contains("may still be frozen"),
+        "the freeze request at once: {}",
+        texts(&first)
+    );
+    for (after, words) in [
+        (Duration::hours(24), "Time to follow up"),
+        (Duration::hours(48), "Going public"),
+        (Duration::days(4), "written complaint"),
+        (Duration::days(7), "report to the authorities"),
+    ] {
+        let calls = bot.wait(after).await;
+        let to_jo = texts(&sends_to(&calls, jo.id));
+        assert!(
+            to_jo.contains(words) && to_jo.contains(&id),
+            "{words}: {to_jo}"
+        );
+        assert!(
+            !sends_to(&calls, MODS).is_empty(),
+            "the moderators hear of {words}"
+        );
+    }
+    let c = bot
+        .store
+        .load_case(&CaseId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .case;
+    for step in [
+        "freeze_request",
+        "reminder",
+        "public_post",
+        "complaint",
+        "authorities",
+    ] {
+        assert!(
+            c.progress.done.iter().any(|d| d.starts_with(step)),
+            "{step}: {:?}",
+            c.progress.done
+        );
+    }
+}
+
+async fn scams_and_the_moderators_case_card(url: &str) {
+    let bot = Bot::start(url).await;
+    // A recovery scam in a community group: moderators alerted with a link, a warning.
+    let spammer = TgUser::new(1020, "Recovery Pro");
+    let mut message = 0;
+    let calls = bot
+        .send(|f| {
+            message = f
+                .group(
+                    GROUP,
+                    &spammer,
+                    "I recovered my stolen USDT with the help of a recovery expert, contact him on telegram",
+                )
+                .1;
+        })
+        .await;
+    assert!(
+        last_to(&calls, GROUP).text().contains("recovery fee"),
+        "{}",
+        texts(&calls)
+    );
+    assert!(
+        !calls.iter().any(|c| c.method == "deletemessage"),
+        "deleting scams is off by default"
+    );
+    let calls = [calls, bot.deliver().await].concat();
+    let alert = texts(&sends_to(&calls, MODS));
+    assert!(alert.contains("recovery scam"), "{alert}");
+    assert!(
+        alert.contains(&format!("https://t.me/c/1234500003/{message}")),
+        "with a link to the message: {alert}"
+    );
+    // /case in the moderators' group: the card, with buttons that act.
+    let kim = TgUser::new(1021, "Kim");
+    let mo = TgUser::new(MOD_ID, "Mo");
+    let id = report(&bot, &kim, "chain=eth contacted=now").await;
+    bot.deliver().await;
+    let case = |bot: &Bot| {
+        let id = CaseId::parse(&id).unwrap();
+        let store = bot.store.clone();
+        async move { store.load_case(&id).await.unwrap().unwrap().case }
+    };
+    let calls = bot
+        .send(|f| {
+            f.group(MODS, &mo, &format!("/case {id}"));
+        })
+        .await;
+    let card = last_to(&calls, MODS);
+    assert!(card.text().contains(&id), "{}", card.text());
+    // The queue offers each case as a button that opens the same card.
+    let calls = bot
+        .send(|f| {
+            f.group(MODS, &mo, "/queue");
+        })
+        .await;
+    let queue = last_to(&calls, MODS);
+    let (_, open) = queue
+        .buttons()
+        .into_iter()
+        .find(|(l, _)| l.contains(&id))
+        .unwrap_or_else(|| panic!("the case in the queue's buttons: {:?}", queue.buttons()));
+    let calls = bot
+        .send(|f| {
+            f.press(&mo, &queue, &open);
+        })
+        .await;
+    assert!(
+        texts(&sends_to(&calls, MODS)).contains(&id)
+            && sends_to(&calls, MODS)
+                .iter()
+                .any(|c| c.buttons().iter().any(|(l, _)| l == "Hold")),
+        "{calls:#?}"
+    );
+    let hold = button(&card, "Hold");
+    bot.send(|f| {
+        f.press(&mo, &card, &hold);
+    })
+    .await;
+    assert!(case(&bot).await.hold.is_some(), "held");
+    let edited = bot.deliver().await;
+    let resume = edited
+        .iter()
+        .flat_map(|c| c.buttons())
+        .find(|(l, _)| l == "Resume")
+        .map(|(_, d)| d)
+        .unwrap_or_else(|| panic!("a Resume button: {edited:#?}"));
+    bot.send(|f| {
+        f.press(&mo, &card, &resume);
+    })
+    .await;
+    assert!(case(&bot).await.hold.is_none(), "resumed");
+    bot.deliver().await;
+    // A public post rejected: nothing is published.
+    let calls = bot.wait(Duration::hours(73)).await;
+    let post = sends_to(&calls, MODS)
+        .into_iter()
+        .find(|c| c.text().contains("waits for your decision") && c.text().contains(&id))
+        .unwrap_or_else(|| panic!("the post notice: {}", texts(&sends_to(&calls, MODS))));
+    let reject = button(&post, "Reject");
+    bot.send(|f| {
+        f.press(&mo, &post, &reject);
+    })
+    .await;
+    assert!(case(&bot).await.pending_post.is_none(), "rejected");
+    let calls = bot.deliver().await;
+    assert!(
+        sends_to(&bot.fake.calls(), PUBLIC).is_empty(),
+        "never published"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.method == "editmessagetext" && c.text().contains("rejected")),
+        "the post notice says so: {calls:#?}"
+    );
+    // Close, from the card.
+    let close = button(&card, "Close");
+    bot.send(|f| {
+        f.press(&mo, &card, &close);
+    })
+    .await;
+    assert!(!case(&bot).await.is_open(), "closed");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -620,6 +832,8 @@ on_both_backends!(
     moderator_buttons_stale_and_public_post,
     faults_lose_nothing_and_send_nothing_twice,
     restart_mid_dialogue,
+    languages_and_every_ladder_step,
+    scams_and_the_moderators_case_card,
 );
 
 /// A `recourse serve` process on `url` polling the fake.

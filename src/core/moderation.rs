@@ -2,17 +2,22 @@
 
 use minijinja::{Value, context};
 
+use crate::core::action::Action;
+use crate::core::buttons::mod_buttons;
 use crate::core::case::{Case, CaseId, Event, EventKind};
 use crate::core::engine::{Ctx, Engine, EngineError, Outcome};
 use crate::core::identity::ActorRecord;
 use crate::core::ladder::Due;
-use crate::core::message::{Outgoing, Recipient};
+use crate::core::message::{Button, Does, Outgoing, Recipient};
 use crate::core::ports::Store;
 use crate::core::steps;
 use crate::core::views::EventView;
 use crate::prompts::PromptKey;
 
 const QUEUE_LIMIT: u32 = 50;
+/// The queue offers its first cases as buttons, at most this many (Discord's five rows of five
+/// would allow 25; ten keeps a Telegram keyboard readable).
+const QUEUE_BUTTONS: usize = 10;
 
 macro_rules! found {
     ($e:expr) => {
@@ -42,11 +47,33 @@ impl<S: Store> Engine<S> {
             .iter()
             .map(|sc| self.svc.view(&sc.case, cx.locale, cx.now))
             .collect();
-        self.reply(
+        let mut o = self.reply(
             cx,
             PromptKey::Queue,
             context! { cases => rows, limit => QUEUE_LIMIT },
-        )
+        )?;
+        // One button per case (at most a keyboard's worth) opens its card.
+        let buttons: Vec<Button> = cases
+            .iter()
+            .take(QUEUE_BUTTONS)
+            .filter_map(|sc| {
+                let token = Action::Run(format!("/case {}", sc.case.id)).token()?;
+                let label = crate::core::buttons::label(
+                    &self.svc,
+                    cx.locale,
+                    "case",
+                    &context! { case => self.svc.view(&sc.case, cx.locale, cx.now) },
+                );
+                Some(Button {
+                    label,
+                    does: Does::Press { token },
+                })
+            })
+            .collect();
+        if let Some(first) = o.out.first_mut() {
+            first.meta.buttons = buttons;
+        }
+        Ok(o)
     }
 
     pub(crate) async fn timeline(&self, cx: &Ctx<'_>, id: &CaseId) -> Result<Outcome, EngineError> {
@@ -54,7 +81,15 @@ impl<S: Store> Engine<S> {
         let events = self.store.events(&sc.case.id).await?;
         let views: Vec<EventView> = self.svc.event_views(&events, cx.locale, None)?;
         let ctx = self.case_ctx(cx, &sc.case, context! { events => views });
-        self.reply(cx, PromptKey::Timeline, ctx)
+        let mut o = self.reply(cx, PromptKey::Timeline, ctx)?;
+        // The card acts like the moderators' post about the case: its buttons, and the
+        // decision on a public post if one waits.
+        let mut buttons = mod_buttons(&self.svc, &sc.case, false);
+        buttons.extend(mod_buttons(&self.svc, &sc.case, true));
+        if let Some(first) = o.out.first_mut() {
+            first.meta.buttons = buttons;
+        }
+        Ok(o)
     }
 
     pub(crate) async fn moderate(
