@@ -204,6 +204,50 @@ async fn report(bot: &Bot, user: &TgUser, args: &str) -> String {
 
 async fn whole_intake_dialogue_with_buttons(url: &str) {
     let bot = Bot::start(url).await;
+    // The menus: per scope (private chats, groups, the moderators' group), each in English
+    // and in Chinese.
+    bot.fake
+        .until("six menus", WAIT, |c| {
+            c.iter().filter(|c| c.method == "setmycommands").count() >= 6
+        })
+        .await;
+    let menus: Vec<(String, String, String)> = bot
+        .fake
+        .calls_of(&["setmycommands"])
+        .iter()
+        .map(|c| {
+            let scope = &c.params["scope"];
+            let scope = match scope["type"].as_str() {
+                Some("chat") => format!("chat {}", scope["chat_id"]),
+                Some(t) => t.to_string(),
+                None => "default".to_string(),
+            };
+            let lang = c.params["language_code"].as_str().unwrap_or("").to_string();
+            (scope, lang, c.params["commands"].to_string())
+        })
+        .collect();
+    for scope in [
+        "all_private_chats",
+        "all_group_chats",
+        &format!("chat {MODS}"),
+    ] {
+        for lang in ["", "zh"] {
+            assert!(
+                menus.iter().any(|(s, l, _)| s == scope && l == lang),
+                "{scope} {lang:?}: {menus:?}"
+            );
+        }
+    }
+    let private_zh = menus
+        .iter()
+        .find(|(s, l, _)| s == "all_private_chats" && l == "zh")
+        .unwrap();
+    assert!(private_zh.2.contains("\"report\"") && private_zh.2.contains("报告"));
+    let mods_en = menus
+        .iter()
+        .find(|(s, l, _)| s == &format!("chat {MODS}") && l.is_empty())
+        .unwrap();
+    assert!(mods_en.2.contains("\"queue\""), "{}", mods_en.2);
     let ann = TgUser::new(1001, "Ann");
     // The deep link opens the intake at once: the first question, with its choices.
     let calls = bot.say(&ann, "/start report").await;
