@@ -966,3 +966,59 @@ async fn two_instances_one_poller_and_a_takeover() {
     assert!(stopped.elapsed() < StdDuration::from_secs(10));
     assert_eq!(poller(db.url()).await, None, "the lease is handed over");
 }
+
+/// A text over Telegram's 4,096 characters goes out in parts split on lines; when a later part
+/// fails, the retry sends only what is left.
+#[tokio::test]
+async fn a_long_text_in_parts_resumes_after_the_part_that_failed() {
+    use recourse::core::identity::UserRef;
+    use recourse::core::message::{Meta, Recipient};
+    use recourse::core::ports::OutboxItem;
+    use recourse::delivery::{SendError, Sink};
+
+    let fake = FakeTelegram::start().await;
+    let settings = settings(&fake);
+    let bot = teloxide::Bot::new(TOKEN).set_api_url(settings.telegram.api_url.clone());
+    let sink = recourse::platforms::telegram::sink(bot, &settings.telegram);
+    let long: String = (0..300)
+        .map(|i| format!("line {i}: {}", "x".repeat(30)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let item = OutboxItem {
+        id: 7,
+        key: "long".into(),
+        case_id: None,
+        to: Recipient::User {
+            user: UserRef::Telegram(1030),
+        },
+        text: long.clone(),
+        attachment: None,
+        meta: Meta::default(),
+        attempts: 0,
+        target: None,
+    };
+    // A dropped connection (a 5xx would do the same, after teloxide's own 10 s pause).
+    fake.fail_after("sendmessage", 1, Fault::Drop);
+    let first = sink.send(&item).await;
+    assert!(matches!(first, Err(SendError::Retry(_))), "{first:?}");
+    assert_eq!(fake.sent_to(1030).len(), 1, "the first part went out");
+    let sent = sink.send(&item).await.expect("the retry succeeds");
+    let parts = fake.sent_to(1030);
+    assert!(parts.len() >= 3, "{}", parts.len());
+    for p in &parts {
+        assert!(p.text().chars().count() <= 4096);
+    }
+    assert_eq!(
+        parts.iter().map(Call::text).collect::<Vec<_>>().join("\n"),
+        long,
+        "every line once, in order"
+    );
+    assert_eq!(
+        sent,
+        Some(recourse::core::identity::MessageRef::Telegram {
+            chat: 1030,
+            message: parts.last().unwrap().sent_message_id().unwrap(),
+        }),
+        "the reference is the last part's"
+    );
+}

@@ -102,7 +102,8 @@ struct State {
     next_callback: i64,
     calls: Vec<Call>,
     /// Faults for the next calls of a method (lower case; "*" for any but getUpdates).
-    faults: Vec<(String, Fault)>,
+    /// (method, calls of it to let through first, the fault).
+    faults: Vec<(String, usize, Fault)>,
     admins: Vec<i64>,
     /// Users who never started the bot or blocked it: a send to them is a 403.
     blocked: Vec<i64>,
@@ -178,8 +179,15 @@ impl FakeTelegram {
     pub fn fail(&self, method: &str, fault: Fault, n: usize) {
         let mut s = self.lock();
         for _ in 0..n {
-            s.faults.push((method.to_lowercase(), fault.clone()));
+            s.faults.push((method.to_lowercase(), 0, fault.clone()));
         }
+    }
+
+    /// The call of `method` after the next `pass` ones fails so (once).
+    pub fn fail_after(&self, method: &str, pass: usize, fault: Fault) {
+        self.lock()
+            .faults
+            .push((method.to_lowercase(), pass, fault));
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -498,8 +506,12 @@ impl Server {
         let i = s
             .faults
             .iter()
-            .position(|(m, _)| m == method || (m == "*" && method != "getupdates"))?;
-        Some(s.faults.remove(i).1)
+            .position(|(m, _, _)| m == method || (m == "*" && method != "getupdates"))?;
+        if s.faults[i].1 > 0 {
+            s.faults[i].1 -= 1;
+            return None;
+        }
+        Some(s.faults.remove(i).2)
     }
 
     async fn get_updates(&self, params: &Value) -> Answer {

@@ -2,7 +2,8 @@
 //! sorts Telegram's answers into the outbox's kinds: a 429 waits its `retry_after`, a 5xx or a
 //! network error is retried, a 403 means the person cannot be reached.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -47,6 +48,11 @@ pub struct TelegramSink {
     bot: Bot,
     me: Arc<Me>,
     chats: Chats,
+    /// A long text goes out in parts; when a later part fails, the parts Telegram accepted
+    /// (how many, and the last one's reference), by outbox row, so that the retry resumes
+    /// after them instead of repeating them. Kept in memory: a retry by another instance, or
+    /// after a restart, repeats the parts already sent.
+    partial: Arc<Mutex<HashMap<i64, (usize, MessageRef)>>>,
 }
 
 impl std::fmt::Debug for TelegramSink {
@@ -60,7 +66,20 @@ impl std::fmt::Debug for TelegramSink {
 
 impl TelegramSink {
     pub fn new(bot: Bot, me: Arc<Me>, chats: Chats) -> TelegramSink {
-        TelegramSink { bot, me, chats }
+        TelegramSink {
+            bot,
+            me,
+            chats,
+            partial: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn partial_lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (usize, MessageRef)>> {
+        self.partial.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn partial_of(&self, row: i64) -> Option<(usize, MessageRef)> {
+        self.partial_lock().get(&row).cloned()
     }
 
     fn chat_of(&self, to: &Recipient) -> Result<ChatId, SendError> {
@@ -132,8 +151,11 @@ impl TelegramSink {
         }
         let parts = render::split(&item.text, render::MAX_TEXT);
         let last = parts.len() - 1;
-        let mut sent_ref = None;
-        for (i, part) in parts.into_iter().enumerate() {
+        let (done, mut sent_ref) = match self.partial_of(item.id) {
+            Some((n, r)) => (n, Some(r)),
+            None => (0, None),
+        };
+        for (i, part) in parts.into_iter().enumerate().skip(done) {
             let mut req = self
                 .bot
                 .send_message(chat, part)
@@ -148,9 +170,25 @@ impl TelegramSink {
             {
                 req = req.reply_markup(k.clone());
             }
-            let sent = req.await.map_err(|e| self.classify(e))?;
+            let sent = match req.await {
+                Ok(sent) => sent,
+                Err(e) => {
+                    let e = self.classify(e);
+                    let retried = matches!(e, SendError::Retry(_) | SendError::RetryAfter { .. });
+                    match &sent_ref {
+                        Some(r) if retried => {
+                            self.partial_lock().insert(item.id, (i, r.clone()));
+                        }
+                        _ => {
+                            self.partial_lock().remove(&item.id);
+                        }
+                    }
+                    return Err(e);
+                }
+            };
             sent_ref = Some(reference(&sent));
         }
+        self.partial_lock().remove(&item.id);
         Ok(sent_ref)
     }
 
