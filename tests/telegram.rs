@@ -123,6 +123,14 @@ impl Bot {
         self.fake.calls()[before..].to_vec()
     }
 
+    /// `user` presses the button `data` on the bot's message `on`.
+    async fn press(&self, user: &TgUser, on: &Call, data: &str) -> Vec<Call> {
+        self.send(|f| {
+            f.press(user, on, data);
+        })
+        .await
+    }
+
     async fn say(&self, user: &TgUser, text: &str) -> Vec<Call> {
         self.send(|f| {
             f.private(user, text);
@@ -258,11 +266,7 @@ async fn whole_intake_dialogue_with_buttons(url: &str) {
         q.text()
     );
     let english = button(&q, "English");
-    let calls = bot
-        .send(|f| {
-            f.press(&ann, &q, &english);
-        })
-        .await;
+    let calls = bot.press(&ann, &q, &english).await;
     assert!(
         calls.iter().any(|c| c.method == "answercallbackquery"),
         "the press is answered"
@@ -273,29 +277,17 @@ async fn whole_intake_dialogue_with_buttons(url: &str) {
     let q = last_to(&calls, ann.id);
     let how = q.buttons();
     assert!(how.len() >= 7, "how it happened, as buttons: {how:?}");
-    let calls = bot
-        .send(|f| {
-            f.press(&ann, &q, &how[1].1);
-        })
-        .await;
+    let calls = bot.press(&ann, &q, &how[1].1).await;
     let q = last_to(&calls, ann.id);
     let eth = button(&q, "Ethereum");
-    let calls = bot
-        .send(|f| {
-            f.press(&ann, &q, &eth);
-        })
-        .await;
+    let calls = bot.press(&ann, &q, &eth).await;
     let q = last_to(&calls, ann.id);
     assert!(q.text().contains("how much"), "{}", q.text());
     bot.say(&ann, "2.5 ETH").await;
     let calls = bot.say(&ann, TX).await;
     let q = last_to(&calls, ann.id);
     let done = button(&q, "Done");
-    let calls = bot
-        .send(|f| {
-            f.press(&ann, &q, &done);
-        })
-        .await;
+    let calls = bot.press(&ann, &q, &done).await;
     assert!(
         texts(&calls).contains("When did you notice"),
         "{}",
@@ -365,11 +357,7 @@ async fn one_line_form_and_victim_commands(url: &str) {
         .into_iter()
         .find(|(l, _)| l.contains(&id))
         .expect("the first case offered");
-    let calls = bot
-        .send(|f| {
-            f.press(&bo, &pick, &data);
-        })
-        .await;
+    let calls = bot.press(&bo, &pick, &data).await;
     assert!(texts(&calls).contains(&id), "{}", texts(&calls));
     // Someone else cannot see her case.
     let cy = TgUser::new(1003, "Cy");
@@ -464,11 +452,7 @@ async fn moderator_buttons_stale_and_public_post(url: &str) {
     let notice = last_to(&bot.deliver().await, MODS);
     let claim = button(&notice, "Claim");
     // Someone who is not a moderator: an alert, nothing changes.
-    let calls = bot
-        .send(|f| {
-            f.press(&eve, &notice, &claim);
-        })
-        .await;
+    let calls = bot.press(&eve, &notice, &claim).await;
     assert!(alert(&calls).expect("an alert").contains("Only moderators"));
     let case = |bot: &Bot| {
         let id = CaseId::parse(&id).unwrap();
@@ -477,11 +461,7 @@ async fn moderator_buttons_stale_and_public_post(url: &str) {
     };
     assert!(case(&bot).await.claimed_by.is_none());
     // A moderator from the settings: acted, answered at once, the post edited.
-    let calls = bot
-        .send(|f| {
-            f.press(&mo, &notice, &claim);
-        })
-        .await;
+    let calls = bot.press(&mo, &notice, &claim).await;
     assert!(calls.iter().any(|c| c.method == "answercallbackquery"));
     assert!(case(&bot).await.claimed_by.is_some());
     let calls = bot.deliver().await;
@@ -492,11 +472,7 @@ async fn moderator_buttons_stale_and_public_post(url: &str) {
     assert_eq!(edit.params["message_id"], notice.sent_message_id().unwrap());
     assert!(edit.text().contains("claimed by @mo"), "{}", edit.text());
     // The same button again: the state, not a second claim.
-    let calls = bot
-        .send(|f| {
-            f.press(&admin, &notice, &claim);
-        })
-        .await;
+    let calls = bot.press(&admin, &notice, &claim).await;
     assert!(alert(&calls).expect("an alert").contains("out of date"));
     // The ladder: the public post waits for a decision; nothing public before it.
     let calls = bot.wait(Duration::hours(73)).await;
@@ -511,16 +487,10 @@ async fn moderator_buttons_stale_and_public_post(url: &str) {
     );
     // The group's administrator (getChatAdministrators) approves it.
     let approve = button(&post, "Approve");
-    bot.send(|f| {
-        f.press(&admin, &post, &approve);
-    })
-    .await;
+    bot.press(&admin, &post, &approve).await;
     let calls = bot.deliver().await;
     assert_eq!(sends_to(&calls, PUBLIC).len(), 1, "published once");
-    bot.send(|f| {
-        f.press(&admin, &post, &approve);
-    })
-    .await;
+    bot.press(&admin, &post, &approve).await;
     assert!(
         sends_to(&bot.deliver().await, PUBLIC).is_empty(),
         "never twice"
@@ -609,10 +579,7 @@ async fn restart_mid_dialogue(url: &str) {
     let calls = bot.say(&gus, "/report").await;
     let q = last_to(&calls, gus.id);
     let zh = button(&q, "中文");
-    bot.send(|f| {
-        f.press(&gus, &q, &zh);
-    })
-    .await;
+    bot.press(&gus, &q, &zh).await;
     bot.say(&gus, "imToken").await;
     bot.stop().await;
     let (fake, clock) = (bot.fake.clone(), bot.clock.clone());
@@ -641,11 +608,7 @@ async fn languages_and_every_ladder_step(url: &str) {
     let a = last_to(&calls, hal.id);
     assert!(a.text().contains("很遗憾"), "{}", a.text());
     let start = button(&a, "报告被盗");
-    let calls = bot
-        .send(|f| {
-            f.press(&hal, &a, &start);
-        })
-        .await;
+    let calls = bot.press(&hal, &a, &start).await;
     assert!(
         last_to(&calls, hal.id).text().contains("语言"),
         "the intake starts: {}",
@@ -781,11 +744,7 @@ async fn scams_and_the_moderators_case_card(url: &str) {
         .into_iter()
         .find(|(l, _)| l.contains(&id))
         .unwrap_or_else(|| panic!("the case in the queue's buttons: {:?}", queue.buttons()));
-    let calls = bot
-        .send(|f| {
-            f.press(&mo, &queue, &open);
-        })
-        .await;
+    let calls = bot.press(&mo, &queue, &open).await;
     assert!(
         texts(&sends_to(&calls, MODS)).contains(&id)
             && sends_to(&calls, MODS)
@@ -794,10 +753,7 @@ async fn scams_and_the_moderators_case_card(url: &str) {
         "{calls:#?}"
     );
     let hold = button(&card, "Hold");
-    bot.send(|f| {
-        f.press(&mo, &card, &hold);
-    })
-    .await;
+    bot.press(&mo, &card, &hold).await;
     assert!(case(&bot).await.hold.is_some(), "held");
     let edited = bot.deliver().await;
     let resume = edited
@@ -806,10 +762,7 @@ async fn scams_and_the_moderators_case_card(url: &str) {
         .find(|(l, _)| l == "Resume")
         .map(|(_, d)| d)
         .unwrap_or_else(|| panic!("a Resume button: {edited:#?}"));
-    bot.send(|f| {
-        f.press(&mo, &card, &resume);
-    })
-    .await;
+    bot.press(&mo, &card, &resume).await;
     assert!(case(&bot).await.hold.is_none(), "resumed");
     bot.deliver().await;
     // A public post rejected: nothing is published.
@@ -819,10 +772,7 @@ async fn scams_and_the_moderators_case_card(url: &str) {
         .find(|c| c.text().contains("waits for your decision") && c.text().contains(&id))
         .unwrap_or_else(|| panic!("the post notice: {}", texts(&sends_to(&calls, MODS))));
     let reject = button(&post, "Reject");
-    bot.send(|f| {
-        f.press(&mo, &post, &reject);
-    })
-    .await;
+    bot.press(&mo, &post, &reject).await;
     assert!(case(&bot).await.pending_post.is_none(), "rejected");
     let calls = bot.deliver().await;
     assert!(
@@ -837,10 +787,7 @@ async fn scams_and_the_moderators_case_card(url: &str) {
     );
     // Close, from the card.
     let close = button(&card, "Close");
-    bot.send(|f| {
-        f.press(&mo, &card, &close);
-    })
-    .await;
+    bot.press(&mo, &card, &close).await;
     assert!(!case(&bot).await.is_open(), "closed");
 }
 
