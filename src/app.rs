@@ -193,6 +193,19 @@ pub fn telegram(
     Ok(Some((sink, adapter)))
 }
 
+/// The Discord outbox sink when `discord.token` is set: moderator notices, public posts and
+/// messages to Discord users go through it.
+#[cfg(feature = "discord")]
+pub fn discord_sink(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Option<crate::platforms::discord::DiscordSink>> {
+    if settings.discord.token.is_none() {
+        return Ok(None);
+    }
+    crate::platforms::discord::DiscordSink::new(&settings.discord, clock).map(Some)
+}
+
 /// `recourse serve`: the scheduler, the outbox and the platform adapters whose tokens are set,
 /// until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -232,6 +245,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     #[cfg(feature = "telegram")]
     if let Some((sink, _)) = &telegram {
         platforms.push((Platform::Telegram, Arc::new(sink.clone())));
+    }
+    #[cfg(feature = "discord")]
+    if let Some(sink) = discord_sink(&settings, clock.clone())? {
+        platforms.push((Platform::Discord, Arc::new(sink)));
     }
     let sink = router(&settings, platforms)?;
     let delivery = Delivery::new(store.clone(), sink, clock, wake_delivery)

@@ -34,7 +34,7 @@ pub struct Settings {
     #[serde(default)]
     pub delivery: crate::ratelimit::DeliverySettings,
     #[serde(default)]
-    pub discord: PlatformSettings,
+    pub discord: DiscordSettings,
     #[serde(default)]
     pub telegram: TelegramSettings,
     #[serde(default)]
@@ -113,14 +113,6 @@ pub struct AuthoritiesSettings {
     pub extra: Option<PathBuf>,
 }
 
-/// Settings of one platform adapter (used from the Discord and Telegram issues on).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PlatformSettings {
-    /// The bot token. Put it in the secrets file or the environment, never in the main file.
-    pub token: Option<SecretString>,
-}
-
 /// The Telegram adapter (`recourse serve` starts it when `token` is set).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -179,6 +171,91 @@ impl TelegramSettings {
     }
 }
 
+/// The Discord adapter. IDs are accepted as numbers or strings (Discord's snowflakes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordSettings {
+    /// The bot token from the developer portal. Secrets file or `RECOURSE__DISCORD__TOKEN`;
+    /// never logged.
+    pub token: Option<SecretString>,
+    /// When set, every REST call goes here instead of `https://discord.com/api/v10` (a proxy,
+    /// or a test fake), and the gateway's URL comes from its `GET /gateway`.
+    pub api_url: Option<url::Url>,
+    /// The server: with it, commands are registered for this server (at once); without,
+    /// globally.
+    #[serde(deserialize_with = "de::opt_snowflake")]
+    pub guild: Option<u64>,
+    /// The moderators' channel: new cases and decisions, with buttons.
+    #[serde(deserialize_with = "de::opt_snowflake")]
+    pub moderator_channel: Option<u64>,
+    /// Where approved public posts go.
+    #[serde(deserialize_with = "de::opt_snowflake")]
+    pub public_channel: Option<u64>,
+    /// Where each case's private thread is opened (default: where `/report` was used).
+    #[serde(deserialize_with = "de::opt_snowflake")]
+    pub case_channel: Option<u64>,
+    /// Members with this role moderate (as do those with Manage Server).
+    #[serde(deserialize_with = "de::opt_snowflake")]
+    pub moderator_role: Option<u64>,
+    /// Members with this role are the company's support: what they write in a case thread is
+    /// a support reply.
+    #[serde(deserialize_with = "de::opt_snowflake")]
+    pub support_role: Option<u64>,
+    /// How long one instance holds the gateway lease without renewing it.
+    #[serde(with = "humantime_serde")]
+    pub gateway_lease: Duration,
+}
+
+impl Default for DiscordSettings {
+    fn default() -> Self {
+        DiscordSettings {
+            token: None,
+            api_url: None,
+            guild: None,
+            moderator_channel: None,
+            public_channel: None,
+            case_channel: None,
+            moderator_role: None,
+            support_role: None,
+            gateway_lease: Duration::from_secs(20),
+        }
+    }
+}
+
+impl DiscordSettings {
+    /// Discord's REST API, with no trailing slash: `api_url` when set.
+    pub fn rest_base(&self) -> String {
+        match &self.api_url {
+            Some(u) => {
+                let base = u.as_str().trim_end_matches('/');
+                if base.ends_with("/api/v10") {
+                    base.to_string()
+                } else {
+                    format!("{base}/api/v10")
+                }
+            }
+            None => "https://discord.com/api/v10".to_string(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(u) = &self.api_url
+            && !matches!(u.scheme(), "http" | "https")
+        {
+            return Err(ConfigError::Invalid(format!(
+                "discord.api_url must be an http:// or https:// address, not {}",
+                u.scheme()
+            )));
+        }
+        if self.gateway_lease < Duration::from_secs(2) {
+            return Err(ConfigError::Invalid(
+                "discord.gateway_lease must be at least 2s".to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Platform IDs as numbers or strings (`-1001234567890` or `"-1001234567890"`), and lists of
 /// them as arrays or comma-separated strings (handy in environment variables).
 mod de {
@@ -203,6 +280,29 @@ mod de {
             Some(Id::Num(n)) => Ok(Some(n)),
             Some(Id::Text(s)) if s.trim().is_empty() => Ok(None),
             Some(Id::Text(s)) => parse_one(&s).map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Snowflake {
+        Num(u64),
+        Text(String),
+    }
+
+    /// A Discord ID: a positive number, or the same as a string.
+    pub fn opt_snowflake<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        match Option::<Snowflake>::deserialize(d)? {
+            None => Ok(None),
+            Some(Snowflake::Num(0)) => Err(serde::de::Error::custom("a Discord ID is not 0")),
+            Some(Snowflake::Num(n)) => Ok(Some(n)),
+            Some(Snowflake::Text(s)) if s.trim().is_empty() => Ok(None),
+            Some(Snowflake::Text(s)) => match s.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(serde::de::Error::custom(format!(
+                    "'{s}' is not a Discord ID (copy it with Developer Mode on)"
+                ))),
+            },
         }
     }
 
@@ -311,7 +411,7 @@ impl Default for Settings {
             scam: ScamSettings::default(),
             authorities: AuthoritiesSettings::default(),
             delivery: crate::ratelimit::DeliverySettings::default(),
-            discord: PlatformSettings::default(),
+            discord: DiscordSettings::default(),
             telegram: TelegramSettings::default(),
             webhook: WebhookSettings::default(),
         }
@@ -349,6 +449,7 @@ impl Settings {
         settings.ladder()?;
         settings.webhook.validate()?;
         settings.telegram.validate()?;
+        settings.discord.validate()?;
         if settings.limits.max_message_chars < 200 {
             return Err(ConfigError::Invalid(
                 "limits.max_message_chars must be at least 200".to_string(),
@@ -392,6 +493,14 @@ impl Settings {
                 d.public.push(Platform::Telegram);
             }
         }
+        if self.discord.token.is_some() {
+            if self.discord.moderator_channel.is_some() {
+                d.moderators.push(Platform::Discord);
+            }
+            if self.discord.public_channel.is_some() {
+                d.public.push(Platform::Discord);
+            }
+        }
         d
     }
 
@@ -406,5 +515,25 @@ fn add_file(fig: Figment, explicit: Option<&Path>, default: &str) -> Result<Figm
         Some(path) => Ok(fig.merge(Toml::file_exact(path))),
         None if Path::new(default).exists() => Ok(fig.merge(Toml::file_exact(default))),
         None => Ok(fig),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discord_ids_are_numbers_or_strings_and_zero_or_words_are_refused() {
+        let s: DiscordSettings = toml::from_str(
+            "guild = 123456789012345678\nmoderator_channel = \"223456789012345678\"\nsupport_role = \"\"",
+        )
+        .unwrap();
+        assert_eq!(s.guild, Some(123456789012345678));
+        assert_eq!(s.moderator_channel, Some(223456789012345678));
+        assert_eq!(s.support_role, None);
+        assert!(toml::from_str::<DiscordSettings>("guild = 0").is_err());
+        let e = toml::from_str::<DiscordSettings>("guild = \"general\"").unwrap_err();
+        assert!(e.to_string().contains("not a Discord ID"), "{e}");
+        assert!(toml::from_str::<DiscordSettings>("gateway = 1").is_err());
     }
 }

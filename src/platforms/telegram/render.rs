@@ -13,67 +13,9 @@ pub const MAX_CAPTION: usize = 1024;
 /// Telegram's limit for a callback answer's toast or alert.
 pub const MAX_NOTICE: usize = 200;
 
-fn units(s: &str) -> usize {
-    s.encode_utf16().count()
-}
-
-/// `text` in pieces of at most `max` units, cut between lines where it can be and inside an
-/// over-long line only where it must (never inside a character).
-pub fn split(text: &str, max: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    for line in text.split_inclusive('\n') {
-        if units(&cur) + units(line) <= max {
-            cur.push_str(line);
-            continue;
-        }
-        if !cur.is_empty() {
-            parts.push(std::mem::take(&mut cur));
-        }
-        let mut rest = line;
-        while units(rest) > max {
-            let mut cut = 0;
-            let mut n = 0;
-            for (i, c) in rest.char_indices() {
-                if n + c.len_utf16() > max {
-                    break;
-                }
-                n += c.len_utf16();
-                cut = i + c.len_utf8();
-            }
-            parts.push(rest[..cut].to_string());
-            rest = &rest[cut..];
-        }
-        cur.push_str(rest);
-    }
-    parts.push(cur);
-    let parts: Vec<String> = parts
-        .into_iter()
-        .map(|p| p.trim_end_matches('\n').to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
-        // Telegram refuses an empty message.
-        return vec![".".to_string()];
-    }
-    parts
-}
-
-/// At most `max` units of `text`, with an ellipsis when cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if units(text) <= max {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if units(&out) + c.len_utf16() + 1 > max {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
-}
+#[cfg(test)]
+use crate::platforms::text::units;
+pub use crate::platforms::text::{split, truncate};
 
 /// The deep link that opens the private chat with the bot (at the report, with `start`).
 pub fn deep_link(username: &str, start: Option<&str>) -> Option<url::Url> {

@@ -1,0 +1,469 @@
+//! The outbox's sink for Discord: sends, edits and deletes what the outbox hands it through
+//! Discord's REST API, and sorts Discord's answers into the outbox's kinds.
+//!
+//! It speaks REST itself (reqwest) rather than through serenity: with serenity's ratelimiter
+//! off (required behind `discord.api_url`), serenity 0.12.5 drops a 429's headers and body, so
+//! it could not say how long to wait. Here a 429 waits what `Retry-After` (or the body's
+//! `retry_after`) says; a global one, or one for a shared bucket, pauses every send of this
+//! sink, a per-route one only that channel's; a 5xx or a network error is retried; every new
+//! message carries a `nonce` derived from its outbox row with `enforce_nonce`, so a retry after
+//! a lost answer never posts twice.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::config::DiscordSettings;
+use crate::core::clock::Clock;
+use crate::core::identity::{ChatRef, MessageRef, UserRef};
+use crate::core::message::{Op, Recipient};
+use crate::core::ports::OutboxItem;
+use crate::delivery::{SendError, Sink};
+use crate::platforms::discord::render;
+
+/// Discord's JSON error codes the sink tells apart.
+const UNKNOWN_CHANNEL: i64 = 10003;
+const UNKNOWN_MESSAGE: i64 = 10008;
+const UNKNOWN_USER: i64 = 10013;
+const CANNOT_DM: i64 = 50007;
+
+/// Where the configured destinations are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Channels {
+    pub moderators: Option<u64>,
+    pub public: Option<u64>,
+}
+
+#[derive(Clone)]
+pub struct DiscordSink {
+    client: reqwest::Client,
+    base: String,
+    token: SecretString,
+    channels: Channels,
+    /// The clock the outbox runs on: a 429's wait is measured on it.
+    clock: Arc<dyn Clock>,
+    waits: Arc<Mutex<Waits>>,
+    /// Each person's DM channel, once Discord opened it.
+    dms: Arc<Mutex<HashMap<u64, u64>>>,
+}
+
+impl std::fmt::Debug for DiscordSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("DiscordSink")
+            .field("base", &self.base)
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What Discord's 429s said, until when.
+#[derive(Debug, Default)]
+struct Waits {
+    /// Every request (a global limit, or a shared-scope one).
+    all: Option<DateTime<Utc>>,
+    /// One route: a channel's messages, the DM route.
+    route: HashMap<String, DateTime<Utc>>,
+}
+
+/// A failed call: the outbox's kind, and Discord's JSON error code if it gave one.
+struct Failure {
+    error: SendError,
+    code: Option<i64>,
+}
+
+impl From<SendError> for Failure {
+    fn from(error: SendError) -> Failure {
+        Failure { error, code: None }
+    }
+}
+
+impl DiscordSink {
+    pub fn new(settings: &DiscordSettings, clock: Arc<dyn Clock>) -> anyhow::Result<DiscordSink> {
+        let token = settings
+            .token
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("discord.token is not set"))?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .user_agent("DiscordBot (https://github.com/recourse, 0.1) Recourse")
+            .build()?;
+        Ok(DiscordSink {
+            client,
+            base: settings.rest_base(),
+            token,
+            channels: Channels {
+                moderators: settings.moderator_channel,
+                public: settings.public_channel,
+            },
+            clock,
+            waits: Arc::new(Mutex::new(Waits::default())),
+            dms: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    fn waits(&self) -> std::sync::MutexGuard<'_, Waits> {
+        self.waits.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What a 429 told us to wait for this route (or everything), if it still holds.
+    fn waiting(&self, route: &str) -> Option<Duration> {
+        let now = self.clock.now();
+        let w = self.waits();
+        [w.all, w.route.get(route).copied()]
+            .into_iter()
+            .flatten()
+            .filter(|until| *until > now)
+            .max()
+            .and_then(|until| (until - now).to_std().ok())
+    }
+
+    /// One REST call. `route` names the rate-limit lane it is in.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        route: &str,
+        path: &str,
+        body: Option<RequestBody>,
+    ) -> Result<Value, Failure> {
+        if let Some(after) = self.waiting(route) {
+            return Err(SendError::RetryAfter {
+                after,
+                reason: format!("Discord asked to wait ({route})"),
+            }
+            .into());
+        }
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.client.request(method, &url).header(
+            reqwest::header::AUTHORIZATION,
+            format!("Bot {}", self.token.expose_secret()),
+        );
+        req = match body {
+            Some(RequestBody::Json(v)) => req.json(&v),
+            Some(RequestBody::Form(f)) => req.multipart(f),
+            None => req,
+        };
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(SendError::Retry(self.redact(&e.without_url().to_string())).into());
+            }
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(json);
+        }
+        let code = json["code"].as_i64();
+        let message = json["message"].as_str().unwrap_or("").to_string();
+        let reason = self.redact(&format!(
+            "Discord answered {} to {route}: {message}{}",
+            status.as_u16(),
+            code.map(|c| format!(" (code {c})")).unwrap_or_default()
+        ));
+        let error = match status.as_u16() {
+            429 => {
+                let after = retry_after(&headers, &json);
+                let global = json["global"].as_bool().unwrap_or(false)
+                    || header(&headers, "x-ratelimit-global").as_deref() == Some("true")
+                    || header(&headers, "x-ratelimit-scope").as_deref() == Some("global");
+                let shared = header(&headers, "x-ratelimit-scope").as_deref() == Some("shared");
+                let until = self.clock.now()
+                    + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::seconds(1));
+                let mut w = self.waits();
+                if global || shared {
+                    w.all = Some(w.all.map_or(until, |u| u.max(until)));
+                } else {
+                    w.route.insert(route.to_string(), until);
+                }
+                SendError::RetryAfter { after, reason }
+            }
+            // The token may be fixed in the settings; Discord's side may recover.
+            401 | 408 | 500..=599 => SendError::Retry(reason),
+            _ => SendError::Permanent(reason),
+        };
+        Err(Failure { error, code })
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let token = self.token.expose_secret();
+        if token.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(token, "<token>")
+        }
+    }
+
+    /// The channel a recipient is in: a person's is their DM channel, opened on first use.
+    async fn channel_of(&self, to: &Recipient) -> Result<u64, Failure> {
+        match to {
+            Recipient::Chat {
+                chat: ChatRef::Discord { channel },
+            } => Ok(*channel),
+            Recipient::User {
+                user: UserRef::Discord(id),
+            } => self.dm(*id).await,
+            Recipient::Moderators { .. } => self.channels.moderators.ok_or_else(|| {
+                SendError::Permanent("discord.moderator_channel is not set".to_string()).into()
+            }),
+            Recipient::Public { .. } => self.channels.public.ok_or_else(|| {
+                SendError::Permanent("discord.public_channel is not set".to_string()).into()
+            }),
+            other => Err(
+                SendError::Permanent(format!("not a Discord recipient: {}", other.key())).into(),
+            ),
+        }
+    }
+
+    async fn dm(&self, user: u64) -> Result<u64, Failure> {
+        if let Some(c) = self
+            .dms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&user)
+        {
+            return Ok(*c);
+        }
+        let got = self
+            .call(
+                reqwest::Method::POST,
+                "dm",
+                "/users/@me/channels",
+                Some(RequestBody::Json(
+                    json!({ "recipient_id": user.to_string() }),
+                )),
+            )
+            .await
+            .map_err(|f| match f.code {
+                Some(UNKNOWN_USER | CANNOT_DM) => Failure {
+                    error: SendError::Unreachable(f.error.to_string()),
+                    code: f.code,
+                },
+                _ => f,
+            })?;
+        let channel = snowflake(&got["id"]).ok_or_else(|| {
+            Failure::from(SendError::Retry(
+                "Discord opened a DM without a channel ID".to_string(),
+            ))
+        })?;
+        self.dms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user, channel);
+        Ok(channel)
+    }
+
+    async fn send_new(&self, item: &OutboxItem) -> Result<Option<MessageRef>, Failure> {
+        let channel = self.channel_of(&item.to).await?;
+        let route = format!("channel:{channel}");
+        let path = format!("/channels/{channel}/messages");
+        let parts = render_parts(item);
+        let last = parts.len() - 1;
+        let mut sent = None;
+        for (i, part) in parts.into_iter().enumerate() {
+            let buttons = if i == last {
+                &item.meta.buttons[..]
+            } else {
+                &[]
+            };
+            let mut body = render::body(&part, buttons, Some(&nonce(&item.key, i)));
+            if i == 0
+                && let Some(MessageRef::Discord {
+                    channel: c,
+                    message,
+                }) = &item.meta.reply_to
+                && *c == channel
+            {
+                body["message_reference"] =
+                    json!({ "message_id": message.to_string(), "fail_if_not_exists": false });
+            }
+            let request = match (&item.attachment, i == last) {
+                (Some(a), true) => {
+                    body["attachments"] = json!([{ "id": 0, "filename": a.filename }]);
+                    let file = reqwest::multipart::Part::bytes(a.content.clone().into_bytes())
+                        .file_name(a.filename.clone())
+                        .mime_str(&a.content_type)
+                        .unwrap_or_else(|_| {
+                            reqwest::multipart::Part::bytes(a.content.clone().into_bytes())
+                                .file_name(a.filename.clone())
+                        });
+                    RequestBody::Form(
+                        reqwest::multipart::Form::new()
+                            .text("payload_json", body.to_string())
+                            .part("files[0]", file),
+                    )
+                }
+                _ => RequestBody::Json(body),
+            };
+            let got = self
+                .call(reqwest::Method::POST, &route, &path, Some(request))
+                .await
+                .map_err(|f| unreachable_if_dm(f, &item.to))?;
+            sent = snowflake(&got["id"]).map(|message| MessageRef::Discord { channel, message });
+        }
+        Ok(sent)
+    }
+
+    fn target(item: &OutboxItem) -> Result<(u64, u64), Failure> {
+        match &item.target {
+            Some(MessageRef::Discord { channel, message }) => Ok((*channel, *message)),
+            Some(_) => Err(SendError::Permanent(
+                "the message to change is not on Discord".to_string(),
+            )
+            .into()),
+            None => Err(SendError::Permanent(
+                "the platform gave no reference for the message to change".to_string(),
+            )
+            .into()),
+        }
+    }
+
+    async fn edit(&self, item: &OutboxItem) -> Result<Option<MessageRef>, Failure> {
+        let (channel, message) = Self::target(item)?;
+        let text = crate::platforms::text::truncate(&item.text, render::MAX_TEXT);
+        let body = render::body(&text, &item.meta.buttons, None);
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("channel:{channel}"),
+            &format!("/channels/{channel}/messages/{message}"),
+            Some(RequestBody::Json(body)),
+        )
+        .await?;
+        Ok(item.target.clone())
+    }
+
+    async fn delete(&self, item: &OutboxItem) -> Result<Option<MessageRef>, Failure> {
+        let (channel, message) = Self::target(item)?;
+        match self
+            .call(
+                reqwest::Method::DELETE,
+                &format!("delete:{channel}"),
+                &format!("/channels/{channel}/messages/{message}"),
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(None),
+            // Already gone: what the delete wanted.
+            Err(f) if matches!(f.code, Some(UNKNOWN_MESSAGE | UNKNOWN_CHANNEL)) => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+}
+
+enum RequestBody {
+    Json(Value),
+    Form(reqwest::multipart::Form),
+}
+
+/// A person who cannot be written to (DMs closed, not in a shared server) is unreachable.
+fn unreachable_if_dm(f: Failure, to: &Recipient) -> Failure {
+    match (to, f.code) {
+        (Recipient::User { .. }, Some(CANNOT_DM | UNKNOWN_CHANNEL)) => Failure {
+            error: SendError::Unreachable(f.error.to_string()),
+            code: f.code,
+        },
+        _ => f,
+    }
+}
+
+fn render_parts(item: &OutboxItem) -> Vec<String> {
+    match &item.attachment {
+        // A file's name says what it is; the text (if any) goes with it.
+        Some(a) if item.text == a.filename || item.text.trim().is_empty() => {
+            vec![a.filename.clone()]
+        }
+        _ => crate::platforms::text::split(&item.text, render::MAX_TEXT),
+    }
+}
+
+/// The nonce of one part of one outbox row: the same on every retry, 24 characters (Discord
+/// allows 25).
+pub fn nonce(key: &str, part: usize) -> String {
+    let digest = Sha256::digest(format!("{key}#{part}").as_bytes());
+    hex::encode(&digest[..12])
+}
+
+fn snowflake(v: &Value) -> Option<u64> {
+    match v {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
+fn header(h: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_ascii_lowercase())
+}
+
+/// How long a 429 asks to wait: `Retry-After` (seconds, possibly fractional), else
+/// `X-RateLimit-Reset-After`, else the body's `retry_after`; at least 50 ms, at most an hour.
+fn retry_after(h: &reqwest::header::HeaderMap, body: &Value) -> Duration {
+    let secs = header(h, "retry-after")
+        .and_then(|s| s.parse::<f64>().ok())
+        .or_else(|| header(h, "x-ratelimit-reset-after").and_then(|s| s.parse::<f64>().ok()))
+        .or_else(|| body["retry_after"].as_f64())
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(secs.clamp(0.05, 3600.0))
+}
+
+impl Sink for DiscordSink {
+    async fn send(&self, item: &OutboxItem) -> Result<Option<MessageRef>, SendError> {
+        let done = match item.meta.op {
+            Op::Send => self.send_new(item).await,
+            Op::Edit { .. } => self.edit(item).await,
+            Op::Delete { .. } => self.delete(item).await,
+        };
+        done.map_err(|f| f.error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_stable_per_row_and_part_and_fit_discord() {
+        assert_eq!(nonce("n:abc", 0), nonce("n:abc", 0));
+        assert_ne!(nonce("n:abc", 0), nonce("n:abc", 1));
+        assert_ne!(nonce("n:abc", 0), nonce("n:abd", 0));
+        assert!(nonce("k", 0).len() <= 25);
+    }
+
+    #[test]
+    fn retry_after_reads_the_header_then_the_body() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(
+            retry_after(&h, &json!({"retry_after": 2.5})),
+            Duration::from_millis(2500)
+        );
+        h.insert("retry-after", "0.3".parse().unwrap());
+        assert_eq!(
+            retry_after(&h, &json!({"retry_after": 9})),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            retry_after(&reqwest::header::HeaderMap::new(), &Value::Null),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn the_base_url_gains_the_api_version() {
+        let mut s = DiscordSettings::default();
+        assert_eq!(s.rest_base(), "https://discord.com/api/v10");
+        s.api_url = Some(url::Url::parse("http://127.0.0.1:9000").unwrap());
+        assert_eq!(s.rest_base(), "http://127.0.0.1:9000/api/v10");
+        s.api_url = Some(url::Url::parse("http://127.0.0.1:9000/api/v10/").unwrap());
+        assert_eq!(s.rest_base(), "http://127.0.0.1:9000/api/v10");
+    }
+}

@@ -1,0 +1,481 @@
+//! A small Discord REST API on 127.0.0.1 for the Discord tests: the routes the outbox uses
+//! (channel messages: create with `nonce`/`enforce_nonce`, edit, delete; opening a DM), every
+//! call recorded, and faults on demand: 429 with Discord's headers and body (per route, global
+//! or shared), 500, 403 with Discord's JSON error codes, a dropped connection, and a message
+//! created whose answer is lost. The real sink runs against it.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+pub const TOKEN: &str = "MTIzNDU2Nzg5.discord-test-token-never-logged";
+pub const APP_ID: u64 = 777_000_000_000_001;
+pub const BOT_ID: u64 = 777_000_000_000_002;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// 429 for one route: `Retry-After` seconds (fractional allowed).
+    TooMany(f64),
+    /// 429 with `X-RateLimit-Global: true`.
+    GlobalTooMany(f64),
+    ServerError,
+    /// 403 with this Discord JSON error code.
+    Forbidden(i64),
+    Drop,
+    /// Create the message, then drop the connection without answering.
+    LoseAnswer,
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub authorization: String,
+    pub body: Value,
+    /// The status it was answered with (0: dropped).
+    pub status: u16,
+    pub answered: Value,
+}
+
+impl Call {
+    pub fn content(&self) -> String {
+        self.body["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+    /// The buttons' (label, custom_id or url).
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for row in self.body["components"].as_array().into_iter().flatten() {
+            for b in row["components"].as_array().into_iter().flatten() {
+                out.push((
+                    b["label"].as_str().unwrap_or_default().to_string(),
+                    b["custom_id"]
+                        .as_str()
+                        .or_else(|| b["url"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+            }
+        }
+        out
+    }
+    pub fn channel(&self) -> Option<u64> {
+        let mut parts = self.path.split('/');
+        while let Some(p) = parts.next() {
+            if p == "channels" {
+                return parts.next().and_then(|c| c.parse().ok());
+            }
+        }
+        None
+    }
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    calls: Vec<Call>,
+    /// (method and path prefix, calls to let through first, fault).
+    faults: Vec<(String, usize, Fault)>,
+    /// Messages that exist: (channel, id) → content.
+    messages: HashMap<(u64, u64), String>,
+    /// (channel, nonce) → message ID, for `enforce_nonce`.
+    nonces: HashMap<(u64, String), u64>,
+    /// Users whose DMs are closed: a message to their DM channel is a 403 (50007).
+    closed: HashSet<u64>,
+    /// DM channel → user.
+    dms: HashMap<u64, u64>,
+}
+
+pub struct FakeDiscord {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: CancellationToken,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl FakeDiscord {
+    pub async fn start() -> FakeDiscord {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State {
+            next_id: 900_000_000_000_000,
+            ..State::default()
+        }));
+        let stop = CancellationToken::new();
+        let (st, cancel) = (state.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    a = listener.accept() => a,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let _ = serve(st, stream).await;
+                });
+            }
+        });
+        FakeDiscord { addr, state, stop }
+    }
+
+    /// `discord.api_url` for this fake.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The call of `route` (a prefix of "POST /channels/5/messages"; "POST " for every
+    /// creation) after the next `pass` ones fails so (once).
+    pub fn fail_after(&self, route: &str, pass: usize, fault: Fault) {
+        self.lock().faults.push((route.to_string(), pass, fault));
+    }
+
+    pub fn fail(&self, route: &str, fault: Fault) {
+        self.fail_after(route, 0, fault);
+    }
+
+    pub fn close_dms(&self, user: u64) {
+        self.lock().closed.insert(user);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// The messages that exist in a channel, oldest first (what its members see).
+    pub fn messages_in(&self, channel: u64) -> Vec<String> {
+        let s = self.lock();
+        let mut m: Vec<(u64, String)> = s
+            .messages
+            .iter()
+            .filter(|((c, _), _)| *c == channel)
+            .map(|((_, id), text)| (*id, text.clone()))
+            .collect();
+        m.sort();
+        m.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// The DM channel the fake opened for `user`.
+    pub fn dm_of(&self, user: u64) -> Option<u64> {
+        self.lock()
+            .dms
+            .iter()
+            .find(|(_, u)| **u == user)
+            .map(|(c, _)| *c)
+    }
+
+    /// Successful message creations in a channel, in order.
+    pub fn posts_to(&self, channel: u64) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "POST" && c.status == 200 && c.channel() == Some(channel))
+            .collect()
+    }
+}
+
+fn lock(st: &Mutex<State>) -> MutexGuard<'_, State> {
+    st.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn fault(st: &Mutex<State>, route: &str) -> Option<Fault> {
+    let mut s = lock(st);
+    let i = s
+        .faults
+        .iter()
+        .position(|(r, _, _)| route.starts_with(r.as_str()))?;
+    if s.faults[i].1 > 0 {
+        s.faults[i].1 -= 1;
+        return None;
+    }
+    Some(s.faults.remove(i).2)
+}
+
+fn message(id: u64, channel: u64, content: &str) -> Value {
+    json!({
+        "id": id.to_string(), "channel_id": channel.to_string(), "type": 0,
+        "author": { "id": BOT_ID.to_string(), "username": "Recourse", "discriminator": "0",
+                    "avatar": null, "bot": true },
+        "content": content, "timestamp": "2026-12-04T00:00:00+00:00", "edited_timestamp": null,
+        "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+        "attachments": [], "embeds": [], "pinned": false,
+    })
+}
+
+/// What one request is answered with: status, extra headers, body (None: drop).
+type Answer = (u16, Vec<(&'static str, String)>, Option<Value>);
+
+fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value) -> Answer {
+    let route = format!("{method} {}", path.trim_start_matches("/api/v10"));
+    let f = fault(st, &route);
+    let mut lose = false;
+    match f {
+        Some(Fault::TooMany(s)) => {
+            return (
+                429,
+                vec![
+                    ("Retry-After", format!("{s}")),
+                    ("X-RateLimit-Scope", "user".into()),
+                    ("X-RateLimit-Bucket", "abcd".into()),
+                ],
+                Some(
+                    json!({"message": "You are being rate limited.", "retry_after": s, "global": false}),
+                ),
+            );
+        }
+        Some(Fault::GlobalTooMany(s)) => {
+            return (
+                429,
+                vec![
+                    ("Retry-After", format!("{s}")),
+                    ("X-RateLimit-Global", "true".into()),
+                    ("X-RateLimit-Scope", "global".into()),
+                ],
+                Some(
+                    json!({"message": "You are being rate limited.", "retry_after": s, "global": true}),
+                ),
+            );
+        }
+        Some(Fault::ServerError) => {
+            return (
+                500,
+                vec![],
+                Some(json!({"message": "500: Internal Server Error", "code": 0})),
+            );
+        }
+        Some(Fault::Forbidden(code)) => {
+            return (
+                403,
+                vec![],
+                Some(json!({"message": "Missing Access", "code": code})),
+            );
+        }
+        Some(Fault::Drop) => return (0, vec![], None),
+        Some(Fault::LoseAnswer) => lose = true,
+        None => {}
+    }
+    let parts: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
+    let mut s = lock(st);
+    match (method, parts.as_slice()) {
+        ("POST", ["users", "@me", "channels"]) => {
+            let user: u64 = body["recipient_id"]
+                .as_str()
+                .and_then(|u| u.parse().ok())
+                .unwrap_or(0);
+            let channel = match s.dms.iter().find(|(_, u)| **u == user) {
+                Some((c, _)) => *c,
+                None => {
+                    s.next_id += 1;
+                    let c = s.next_id;
+                    s.dms.insert(c, user);
+                    c
+                }
+            };
+            (
+                200,
+                vec![],
+                Some(json!({"id": channel.to_string(), "type": 1,
+                "recipients": [{"id": user.to_string(), "username": "u", "discriminator": "0", "avatar": null}]})),
+            )
+        }
+        ("POST", ["channels", c, "messages"]) => {
+            let channel: u64 = c.parse().unwrap_or(0);
+            if s.dms.get(&channel).is_some_and(|u| s.closed.contains(u)) {
+                return (
+                    403,
+                    vec![],
+                    Some(json!({"message": "Cannot send messages to this user", "code": 50007})),
+                );
+            }
+            let content = body["content"].as_str().unwrap_or_default().to_string();
+            let nonce = body["nonce"].as_str().map(str::to_string);
+            if body["enforce_nonce"] == json!(true)
+                && let Some(n) = &nonce
+                && let Some(id) = s.nonces.get(&(channel, n.clone()))
+            {
+                // Discord answers a repeated nonce with the message it already created.
+                let id = *id;
+                return (200, vec![], Some(message(id, channel, &content)));
+            }
+            s.next_id += 1;
+            let id = s.next_id;
+            s.messages.insert((channel, id), content.clone());
+            if let Some(n) = nonce {
+                s.nonces.insert((channel, n), id);
+            }
+            if lose {
+                return (0, vec![], None);
+            }
+            (200, vec![], Some(message(id, channel, &content)))
+        }
+        ("PATCH", ["channels", c, "messages", m]) => {
+            let key = (c.parse().unwrap_or(0), m.parse().unwrap_or(0));
+            let content = body["content"].as_str().unwrap_or_default().to_string();
+            match s.messages.get_mut(&key) {
+                Some(t) => {
+                    *t = content.clone();
+                    (200, vec![], Some(message(key.1, key.0, &content)))
+                }
+                None => (
+                    404,
+                    vec![],
+                    Some(json!({"message": "Unknown Message", "code": 10008})),
+                ),
+            }
+        }
+        ("DELETE", ["channels", c, "messages", m]) => {
+            let key = (c.parse().unwrap_or(0), m.parse().unwrap_or(0));
+            match s.messages.remove(&key) {
+                Some(_) => (204, vec![], Some(Value::Null)),
+                None => (
+                    404,
+                    vec![],
+                    Some(json!({"message": "Unknown Message", "code": 10008})),
+                ),
+            }
+        }
+        _ => (
+            404,
+            vec![],
+            Some(json!({"message": "404: Not Found", "code": 0})),
+        ),
+    }
+}
+
+async fn serve(st: Arc<Mutex<State>>, stream: TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let Some(req) = read_request(&mut reader).await? else {
+            return Ok(());
+        };
+        let body = parse_body(&req);
+        let (status, headers, answered) = if req.authorization != format!("Bot {TOKEN}") {
+            (
+                401,
+                vec![],
+                Some(json!({"message": "401: Unauthorized", "code": 0})),
+            )
+        } else {
+            answer(&st, &req.method, &req.path, &body)
+        };
+        lock(&st).calls.push(Call {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            authorization: req.authorization.clone(),
+            body,
+            status,
+            answered: answered.clone().unwrap_or(Value::Null),
+        });
+        let Some(answered) = answered else {
+            return Ok(());
+        };
+        let text = if status == 204 {
+            String::new()
+        } else {
+            answered.to_string()
+        };
+        let mut head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            text.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let stream = reader.get_mut();
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(text.as_bytes()).await?;
+        stream.flush().await?;
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    authorization: String,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+/// A JSON body, or a multipart one's `payload_json` with `files` listing the file parts'
+/// (filename, content).
+fn parse_body(req: &Request) -> Value {
+    if let Some(boundary) = req.content_type.split("boundary=").nth(1) {
+        let text = String::from_utf8_lossy(&req.body).to_string();
+        let mut payload = Value::Null;
+        let mut files = Vec::new();
+        for part in text.split(&format!("--{boundary}")) {
+            let Some((head, content)) = part.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let content = content.trim_end_matches("\r\n").to_string();
+            if head.contains("name=\"payload_json\"") {
+                payload = serde_json::from_str(&content).unwrap_or(Value::Null);
+            } else if let Some(f) = head.split("filename=\"").nth(1) {
+                let name = f.split('"').next().unwrap_or_default();
+                files.push(json!({"filename": name, "content": content}));
+            }
+        }
+        payload["files"] = Value::Array(files);
+        return payload;
+    }
+    serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+}
+
+async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+) -> std::io::Result<Option<Request>> {
+    let mut line = String::new();
+    if r.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    let mut words = line.split_whitespace();
+    let method = words.next().unwrap_or_default().to_string();
+    let path = words.next().unwrap_or_default().to_string();
+    let (mut length, mut authorization, mut content_type) = (0usize, String::new(), String::new());
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).await? == 0 {
+            return Ok(None);
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            let (k, v) = (k.trim().to_lowercase(), v.trim().to_string());
+            match k.as_str() {
+                "content-length" => length = v.parse().unwrap_or(0),
+                "authorization" => authorization = v,
+                "content-type" => content_type = v,
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    r.read_exact(&mut body).await?;
+    Ok(Some(Request {
+        method,
+        path,
+        authorization,
+        content_type,
+        body,
+    }))
+}
