@@ -206,6 +206,33 @@ pub fn discord_sink(
     crate::platforms::discord::DiscordSink::new(&settings.discord, clock).map(Some)
 }
 
+/// The Discord adapter when `discord.token` is set: its sink (for the outbox) and its gateway,
+/// with an engine that wakes these (the scheduler, the outbox) after each change.
+#[cfg(feature = "discord")]
+pub fn discord(
+    settings: &Settings,
+    store: &SqlStore,
+    clock: Arc<dyn Clock>,
+    svc: Arc<Services>,
+    wakes: &[Arc<Notify>],
+) -> anyhow::Result<
+    Option<(
+        crate::platforms::discord::DiscordSink,
+        crate::platforms::discord::gateway::Gateway,
+    )>,
+> {
+    use crate::platforms::discord::{adapter::Shared, gateway::Gateway};
+    let Some(sink) = discord_sink(settings, clock.clone())? else {
+        return Ok(None);
+    };
+    let mut engine = Engine::new(store.clone(), clock, svc);
+    for w in wakes {
+        engine = engine.waking(w.clone());
+    }
+    let shared = Shared::new(&settings.discord, engine, store.clone(), sink.clone());
+    Ok(Some((sink, Gateway::new(&settings.discord, shared))))
+}
+
 /// `recourse serve`: the scheduler, the outbox and the platform adapters whose tokens are set,
 /// until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -233,6 +260,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         svc.clone(),
         &[wake_scheduler.clone(), wake_delivery.clone()],
     )?;
+    #[cfg(feature = "discord")]
+    let discord = discord(
+        &settings,
+        &store,
+        clock.clone(),
+        svc.clone(),
+        &[wake_scheduler.clone(), wake_delivery.clone()],
+    )?;
     let scheduler = Scheduler::new(
         store.clone(),
         clock.clone(),
@@ -247,8 +282,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         platforms.push((Platform::Telegram, Arc::new(sink.clone())));
     }
     #[cfg(feature = "discord")]
-    if let Some(sink) = discord_sink(&settings, clock.clone())? {
-        platforms.push((Platform::Discord, Arc::new(sink)));
+    if let Some((sink, _)) = &discord {
+        platforms.push((Platform::Discord, Arc::new(sink.clone())));
     }
     let sink = router(&settings, platforms)?;
     let delivery = Delivery::new(store.clone(), sink, clock, wake_delivery)
@@ -273,6 +308,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some((_, adapter)) = telegram {
         let cancel = cancel.clone();
         tracker.spawn(async move { adapter.run(cancel).await });
+    }
+    #[cfg(feature = "discord")]
+    if let Some((_, gateway)) = discord {
+        let cancel = cancel.clone();
+        tracker.spawn(async move { gateway.run(cancel).await });
     }
     tracker.close();
     tracing::info!(

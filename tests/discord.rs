@@ -28,7 +28,8 @@ use tokio::sync::Notify;
 
 const MODS: u64 = 555_000_000_000_001;
 const PUBLIC: u64 = 555_000_000_000_002;
-/// The channel the victim used the bot in (their answers go back there).
+/// The channel the victim used the bot in: for the outbox tests, their DM with the bot (where
+/// answers that could not be given in place go); for the gateway tests, a server channel.
 const HERE: u64 = 555_000_000_000_003;
 const ANA: u64 = 444_000_000_000_001;
 const TX: &str = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
@@ -45,6 +46,7 @@ struct Bot {
 impl Bot {
     async fn start(url: &str) -> Bot {
         let fake = FakeDiscord::start().await;
+        fake.add_dm(HERE, ANA);
         let mut settings = Settings::default();
         settings.discord.token = Some(TOKEN.to_string().into());
         settings.discord.api_url = Some(url::Url::parse(&fake.url()).unwrap());
@@ -252,8 +254,9 @@ async fn rate_limits_server_errors_and_lost_answers_post_each_message_once(url: 
 
 async fn a_victim_with_closed_dms_is_reported_to_the_moderators(url: &str) {
     let bot = Bot::start(url).await;
-    bot.fake.close_dms(ANA);
     let id = bot.report(ANA).await;
+    // They close their DMs after reporting: the ladder's steps cannot reach them.
+    bot.fake.close_dms(ANA);
     bot.wait(Duration::hours(25)).await;
     bot.deliver().await;
     let told = bot.fake.messages_in(MODS).join("\n");
@@ -269,6 +272,366 @@ async fn a_victim_with_closed_dms_is_reported_to_the_moderators(url: &str) {
             .any(|e| format!("{:?}", e.kind).contains("DeliveryFailed")),
         "{events:#?}"
     );
+}
+
+// ----- the gateway: the real poise/serenity client against the fake --------------------------
+
+const GUILD: u64 = 333_000_000_000_001;
+const MOD_ROLE: u64 = 333_000_000_000_007;
+const MO: u64 = 444_000_000_000_009;
+
+/// `recourse serve`'s Discord half: the adapter built by `app::discord`, its gateway running
+/// under its lease, and the outbox (on the injected clock) delivering what it wrote.
+struct Live {
+    store: SqlStore,
+    clock: ManualClock,
+    delivery: Delivery<SqlStore, Router<LogSink>>,
+    cancel: tokio_util::sync::CancellationToken,
+    running: tokio::task::JoinHandle<()>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+fn live_settings(fake: &FakeDiscord) -> Settings {
+    let mut settings = Settings::default();
+    settings.discord.token = Some(TOKEN.to_string().into());
+    settings.discord.api_url = Some(url::Url::parse(&fake.url()).unwrap());
+    settings.discord.guild = Some(GUILD);
+    settings.discord.moderator_channel = Some(MODS);
+    settings.discord.public_channel = Some(PUBLIC);
+    settings.discord.moderator_role = Some(MOD_ROLE);
+    settings.discord.gateway_lease = std::time::Duration::from_secs(2);
+    settings
+}
+
+impl Live {
+    async fn start(url: &str, fake: &FakeDiscord) -> Live {
+        let settings = live_settings(fake);
+        let store = SqlStore::open(url).await.expect("open store");
+        let clock = ManualClock::fixed(start());
+        let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let svc = Arc::new(recourse::app::services(&settings).unwrap());
+        let (sink, gateway) =
+            recourse::app::discord(&settings, &store, shared.clone(), svc.clone(), &[])
+                .unwrap()
+                .expect("a token is set");
+        let router =
+            recourse::app::router(&settings, vec![(Platform::Discord, Arc::new(sink))]).unwrap();
+        let delivery =
+            Delivery::new(store.clone(), router, shared, Arc::new(Notify::new())).telling(svc);
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let running = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move { gateway.run(cancel).await })
+        };
+        Live {
+            store,
+            clock,
+            delivery,
+            cancel,
+            running,
+            next: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    fn next_id(&self) -> u64 {
+        111_000_000_000_000 + self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn deliver(&self) {
+        self.delivery.run_once(self.clock.now()).await.unwrap();
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        self.running.await.unwrap();
+    }
+}
+
+fn member(user: u64, name: &str, roles: &[u64], permissions: u64) -> serde_json::Value {
+    serde_json::json!({
+        "user": {"id": user.to_string(), "username": name, "discriminator": "0",
+                 "avatar": null, "global_name": name},
+        "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        "joined_at": "2026-01-01T00:00:00+00:00", "deaf": false, "mute": false, "flags": 0,
+        "permissions": permissions.to_string()
+    })
+}
+
+/// A slash command used in a server channel, as Discord sends it.
+fn slash(
+    id: u64,
+    name: &str,
+    options: &[(&str, &str)],
+    who: serde_json::Value,
+    channel: u64,
+    locale: &str,
+) -> serde_json::Value {
+    let options: Vec<serde_json::Value> = options
+        .iter()
+        .map(|(n, v)| serde_json::json!({"name": n, "type": 3, "value": v}))
+        .collect();
+    serde_json::json!({
+        "id": id.to_string(), "application_id": fake_discord::APP_ID.to_string(), "type": 2,
+        "token": format!("itoken{id}"), "channel_id": channel.to_string(),
+        "guild_id": GUILD.to_string(), "member": who,
+        "data": {"id": "1", "name": name, "type": 1, "options": options},
+        "version": 1, "locale": locale, "guild_locale": "en-US", "entitlements": [],
+        "attachment_size_limit": 8_388_608, "app_permissions": "0"
+    })
+}
+
+/// A button pressed on a message in a server channel.
+fn button(
+    id: u64,
+    custom_id: &str,
+    on: &fake_discord::Call,
+    who: serde_json::Value,
+) -> serde_json::Value {
+    let channel = on.channel().expect("a channel message");
+    let mut message = fake_discord::message(
+        on.answered["id"].as_str().unwrap().parse().unwrap(),
+        channel,
+        &on.content(),
+    );
+    message["components"] = on.body["components"].clone();
+    serde_json::json!({
+        "id": id.to_string(), "application_id": fake_discord::APP_ID.to_string(), "type": 3,
+        "token": format!("itoken{id}"), "channel_id": channel.to_string(),
+        "guild_id": GUILD.to_string(), "member": who, "message": message,
+        "data": {"custom_id": custom_id, "component_type": 2},
+        "version": 1, "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
+        "attachment_size_limit": 8_388_608, "app_permissions": "0"
+    })
+}
+
+const READY: std::time::Duration = std::time::Duration::from_secs(30);
+const ANSWERED: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Waits for the `n`th follow-up or edit on an interaction's token and returns them all.
+async fn answers(fake: &FakeDiscord, id: u64, n: usize) -> Vec<serde_json::Value> {
+    let token = format!("itoken{id}");
+    let route = format!("/webhooks/{}/{token}", fake_discord::APP_ID);
+    fake.until("the interaction's answers", ANSWERED, |calls| {
+        calls.iter().filter(|c| c.path.contains(&route)).count() >= n
+    })
+    .await;
+    fake.answers_to(&token)
+}
+
+async fn a_slash_report_files_the_case_and_answers_only_the_victim(url: &str) {
+    let fake = FakeDiscord::start().await;
+    let bot = Live::start(url, &fake).await;
+    fake.until_ready(READY).await;
+    // Registered for the configured server, with Chinese names and descriptions.
+    let registered = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+        .unwrap();
+    assert!(
+        registered
+            .path
+            .contains(&format!("/guilds/{GUILD}/commands"))
+    );
+    let report = registered
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "report")
+        .unwrap();
+    assert_eq!(report["name_localizations"]["zh-CN"], "报案");
+    assert!(
+        !report["description_localizations"]["zh-CN"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+    let option_names: Vec<&str> = report["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    for key in [
+        "wallet",
+        "how",
+        "chain",
+        "amount",
+        "asset",
+        "tx",
+        "address",
+        "noticed",
+        "contacted",
+        "country",
+        "lang",
+    ] {
+        assert!(
+            option_names.contains(&key),
+            "option {key} in {option_names:?}"
+        );
+    }
+
+    let id = bot.next_id();
+    let ana = member(ANA, "ana", &[], 0);
+    let sent = fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(
+            id,
+            "report",
+            &[
+                ("wallet", "MetaMask"),
+                ("chain", "eth"),
+                ("amount", "1200"),
+                ("asset", "USDT"),
+                ("tx", TX),
+                ("contacted", "now"),
+            ],
+            ana.clone(),
+            HERE,
+            "en-US",
+        ),
+    );
+    assert_eq!(sent, 1, "one gateway session");
+    let got = answers(&fake, id, 1).await;
+    // Acknowledged first, ephemerally; then answered on the token, ephemerally.
+    let callbacks: Vec<fake_discord::Call> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.path.contains(&format!("/interactions/{id}/")))
+        .collect();
+    assert_eq!(callbacks.len(), 1);
+    assert_eq!(callbacks[0].body["type"], 5);
+    assert_eq!(callbacks[0].body["data"]["flags"], 64);
+    assert!(got.iter().all(|a| a["flags"] == 64), "{got:?}");
+    let text: String = got
+        .iter()
+        .map(|a| a["content"].as_str().unwrap_or_default())
+        .collect();
+    let case = case_id_in(&text).unwrap_or_else(|| panic!("no case ID in {text}"));
+    // Nothing about it in the channel where the command was used.
+    assert!(fake.posts_to(HERE).is_empty());
+    let cases = bot.store.cases_of(&UserRef::Discord(ANA)).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].case.id.to_string(), case);
+    assert_eq!(cases[0].case.report.wallet.as_deref(), Some("MetaMask"));
+    assert_eq!(cases[0].case.report.txs.len(), 1);
+
+    // The moderators hear of it through the outbox, with their buttons.
+    bot.deliver().await;
+    let notice = fake
+        .posts_to(MODS)
+        .into_iter()
+        .find(|c| c.content().contains(&case))
+        .expect("moderator notice");
+    let claim = notice
+        .buttons()
+        .into_iter()
+        .find(|(label, _)| label.to_lowercase().contains("claim"))
+        .expect("a Claim button")
+        .1;
+
+    // Someone without the role: an ephemeral refusal, and nothing claimed.
+    let id2 = bot.next_id();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        button(id2, &claim, &notice, ana.clone()),
+    );
+    let refused = answers(&fake, id2, 1).await;
+    assert_eq!(fake.callbacks(id2), vec![6]);
+    assert_eq!(refused[0]["flags"], 64);
+    let sc = bot
+        .store
+        .load_case(&CaseId::parse(&case).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sc.case.claimed_by, None);
+
+    // A moderator (by role): claimed, acknowledged to them, the post edited by the outbox.
+    let id3 = bot.next_id();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        button(id3, &claim, &notice, member(MO, "mo", &[MOD_ROLE], 0)),
+    );
+    let ok = answers(&fake, id3, 1).await;
+    assert_eq!(ok[0]["flags"], 64);
+    let sc = bot
+        .store
+        .load_case(&CaseId::parse(&case).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sc.case.claimed_by.as_deref(), Some("mo"));
+    bot.deliver().await;
+    let shown = fake.messages_in(MODS).join("\n");
+    assert!(shown.contains("mo"), "the moderator post says who: {shown}");
+
+    // The same press again (a stale button): the case as it is, never claimed twice.
+    let id4 = bot.next_id();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        button(id4, &claim, &notice, member(MO, "mo", &[MOD_ROLE], 0)),
+    );
+    answers(&fake, id4, 1).await;
+    let events = bot
+        .store
+        .events(&CaseId::parse(&case).unwrap())
+        .await
+        .unwrap();
+    let claims = events
+        .iter()
+        .filter(|e| format!("{:?}", e.kind).starts_with("Claimed"))
+        .count();
+    assert_eq!(claims, 1, "{events:#?}");
+
+    // /status in Chinese: the interaction's locale picks the language.
+    let id5 = bot.next_id();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(
+            id5,
+            "status",
+            &[],
+            member(ANA + 1, "bo", &[], 0),
+            HERE,
+            "zh-CN",
+        ),
+    );
+    let zh = answers(&fake, id5, 1).await;
+    let zh: String = zh
+        .iter()
+        .map(|a| a["content"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{zh}"
+    );
+    bot.stop().await;
+    assert_eq!(fake.sessions(), 0, "the shard closed on stop");
+}
+
+async fn one_instance_holds_the_gateway_and_another_takes_over(url: &str) {
+    let fake = FakeDiscord::start().await;
+    let first = Live::start(url, &fake).await;
+    fake.until_ready(READY).await;
+    let second = Live::start(url, &fake).await;
+    // The second instance waits for the lease while the first keeps it; on a clean stop the
+    // first hands it over and the second connects.
+    assert_eq!((fake.identifies(), fake.sessions()), (1, 1));
+    first.stop().await;
+    fake.until_gateway("a takeover", READY, |identifies, sessions| {
+        identifies == 2 && sessions == 1
+    })
+    .await;
+    // The new holder answers.
+    let id = second.next_id();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(id, "help", &[], member(ANA, "ana", &[], 0), HERE, "en-US"),
+    );
+    assert!(!answers(&fake, id, 1).await.is_empty());
+    second.stop().await;
 }
 
 macro_rules! both_backends {
@@ -298,4 +661,6 @@ both_backends!(
     a_case_reaches_the_moderators_channel_and_every_step_the_victims_dm,
     rate_limits_server_errors_and_lost_answers_post_each_message_once,
     a_victim_with_closed_dms_is_reported_to_the_moderators,
+    a_slash_report_files_the_case_and_answers_only_the_victim,
+    one_instance_holds_the_gateway_and_another_takes_over,
 );

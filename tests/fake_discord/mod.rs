@@ -1,8 +1,11 @@
-//! A small Discord REST API on 127.0.0.1 for the Discord tests: the routes the outbox uses
-//! (channel messages: create with `nonce`/`enforce_nonce`, edit, delete; opening a DM), every
-//! call recorded, and faults on demand: 429 with Discord's headers and body (per route, global
-//! or shared), 500, 403 with Discord's JSON error codes, a dropped connection, and a message
-//! created whose answer is lost. The real sink runs against it.
+//! A small Discord on 127.0.0.1 for the Discord tests. REST: the routes the bot uses (channel
+//! messages: create with `nonce`/`enforce_nonce`, edit, delete; opening a DM; `GET /gateway`;
+//! registering commands; interaction callbacks, follow-ups and `@original` edits), every call
+//! recorded, and faults on demand: 429 with Discord's headers and body (per route, global or
+//! shared), 500, 403 with Discord's JSON error codes, a dropped connection, and a message
+//! created whose answer is lost. Gateway: a WebSocket that says HELLO, takes IDENTIFY, sends
+//! READY, answers heartbeats and delivers the events a test injects (INTERACTION_CREATE,
+//! MESSAGE_CREATE). The real sink and the real poise/serenity client run against it.
 
 #![allow(dead_code)]
 
@@ -10,9 +13,12 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_util::sync::CancellationToken;
 
 pub const TOKEN: &str = "MTIzNDU2Nzg5.discord-test-token-never-logged";
@@ -93,12 +99,25 @@ struct State {
     closed: HashSet<u64>,
     /// DM channel → user.
     dms: HashMap<u64, u64>,
+    /// The WebSocket address `GET /gateway` names.
+    gateway: String,
+    /// Gateway sessions that identified and are still open: where injected events go.
+    sessions: Vec<(u64, mpsc::UnboundedSender<Value>)>,
+    next_session: u64,
+    /// Every IDENTIFY received (how many times a bot connected).
+    identifies: usize,
+    /// Interaction token → the channel the interaction came from (for follow-ups).
+    tokens: HashMap<String, u64>,
+    /// Follow-ups and `@original` edits per interaction token, in order: (flags, body).
+    answers: HashMap<String, Vec<Value>>,
 }
 
 pub struct FakeDiscord {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     stop: CancellationToken,
+    /// Notified on every call and gateway event.
+    called: Arc<Notify>,
 }
 
 impl Drop for FakeDiscord {
@@ -116,7 +135,10 @@ impl FakeDiscord {
             ..State::default()
         }));
         let stop = CancellationToken::new();
-        let (st, cancel) = (state.clone(), stop.clone());
+        let called = Arc::new(Notify::new());
+        let ws = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        lock(&state).gateway = format!("ws://{}", ws.local_addr().unwrap());
+        let (st, cancel, n) = (state.clone(), stop.clone(), called.clone());
         tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -124,13 +146,129 @@ impl FakeDiscord {
                     a = listener.accept() => a,
                 };
                 let Ok((stream, _)) = accepted else { continue };
-                let st = st.clone();
+                let (st, n) = (st.clone(), n.clone());
                 tokio::spawn(async move {
-                    let _ = serve(st, stream).await;
+                    let _ = serve(st, stream, n).await;
                 });
             }
         });
-        FakeDiscord { addr, state, stop }
+        let (st, cancel, n) = (state.clone(), stop.clone(), called.clone());
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    a = ws.accept() => a,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let (st, n, cancel) = (st.clone(), n.clone(), cancel.clone());
+                tokio::spawn(async move {
+                    let _ = gateway(st, stream, n, cancel).await;
+                });
+            }
+        });
+        FakeDiscord {
+            addr,
+            state,
+            stop,
+            called,
+        }
+    }
+
+    /// Waits (up to `within`) until `done` holds for the calls so far; panics with them if not.
+    pub async fn until<F: Fn(&[Call]) -> bool>(
+        &self,
+        what: &str,
+        within: std::time::Duration,
+        done: F,
+    ) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.called.notified();
+            if done(&self.lock().calls) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let summary: Vec<String> = self
+                    .calls()
+                    .iter()
+                    .map(|c| format!("{} {} {} {}", c.status, c.method, c.path, short(&c.body)))
+                    .collect();
+                panic!("waited for {what}; calls so far:\n{}", summary.join("\n"));
+            }
+        }
+    }
+
+    /// Waits until a bot is connected and has registered its commands.
+    pub async fn until_ready(&self, within: std::time::Duration) {
+        self.until("a connected bot with its commands", within, |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+        })
+        .await;
+        self.until_gateway("a gateway session", within, |_, sessions| sessions > 0)
+            .await;
+    }
+
+    /// Waits until the gateway's (identifies, open sessions) satisfy `done`.
+    pub async fn until_gateway<F: Fn(usize, usize) -> bool>(
+        &self,
+        what: &str,
+        within: std::time::Duration,
+        done: F,
+    ) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.called.notified();
+            if done(self.identifies(), self.sessions()) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "waited for {what}: {} identifies, {} sessions",
+                    self.identifies(),
+                    self.sessions()
+                );
+            }
+        }
+    }
+
+    /// Open gateway sessions.
+    pub fn sessions(&self) -> usize {
+        self.lock().sessions.len()
+    }
+
+    pub fn identifies(&self) -> usize {
+        self.lock().identifies
+    }
+
+    /// Sends a dispatch event to every open session; how many got it.
+    pub fn dispatch(&self, event: &str, d: Value) -> usize {
+        let mut s = self.lock();
+        if event == "INTERACTION_CREATE"
+            && let (Some(token), Some(channel)) = (d["token"].as_str(), d["channel_id"].as_str())
+        {
+            let channel = channel.parse().unwrap_or(0);
+            s.tokens.insert(token.to_string(), channel);
+        }
+        let frame = json!({ "op": 0, "t": event, "d": d });
+        s.sessions.retain(|(_, tx)| tx.send(frame.clone()).is_ok());
+        s.sessions.len()
+    }
+
+    /// What was answered on an interaction's token: follow-ups and edits, in order.
+    pub fn answers_to(&self, token: &str) -> Vec<Value> {
+        self.lock().answers.get(token).cloned().unwrap_or_default()
+    }
+
+    /// The interaction callbacks for one interaction: their `type`s, in order.
+    pub fn callbacks(&self, interaction: u64) -> Vec<u64> {
+        let prefix = format!("/interactions/{interaction}/");
+        self.calls()
+            .iter()
+            .filter(|c| c.method == "POST" && c.path.contains(&prefix))
+            .filter_map(|c| c.body["type"].as_u64())
+            .collect()
     }
 
     /// `discord.api_url` for this fake.
@@ -150,6 +288,11 @@ impl FakeDiscord {
 
     pub fn fail(&self, route: &str, fault: Fault) {
         self.fail_after(route, 0, fault);
+    }
+
+    /// Makes `channel` the DM channel between the bot and `user`.
+    pub fn add_dm(&self, channel: u64, user: u64) {
+        self.lock().dms.insert(channel, user);
     }
 
     pub fn close_dms(&self, user: u64) {
@@ -208,7 +351,7 @@ fn fault(st: &Mutex<State>, route: &str) -> Option<Fault> {
     Some(s.faults.remove(i).2)
 }
 
-fn message(id: u64, channel: u64, content: &str) -> Value {
+pub fn message(id: u64, channel: u64, content: &str) -> Value {
     json!({
         "id": id.to_string(), "channel_id": channel.to_string(), "type": 0,
         "author": { "id": BOT_ID.to_string(), "username": "Recourse", "discriminator": "0",
@@ -325,6 +468,61 @@ fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value) -> Answer {
             }
             (200, vec![], Some(message(id, channel, &content)))
         }
+        ("GET", ["gateway"]) | ("GET", ["gateway", "bot"]) => (
+            200,
+            vec![],
+            Some(json!({"url": s.gateway, "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})),
+        ),
+        ("PUT", ["applications", _, "commands"])
+        | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+            let mut registered = Vec::new();
+            for c in body.as_array().into_iter().flatten() {
+                s.next_id += 1;
+                let mut c = c.clone();
+                c["id"] = json!(s.next_id.to_string());
+                c["application_id"] = json!(APP_ID.to_string());
+                c["version"] = json!("1");
+                c["default_member_permissions"] = Value::Null;
+                c["type"] = c.get("type").cloned().unwrap_or(json!(1));
+                registered.push(c);
+            }
+            (200, vec![], Some(Value::Array(registered)))
+        }
+        ("POST", ["interactions", _, _, "callback"]) => (204, vec![], Some(Value::Null)),
+        ("POST", ["webhooks", _, token]) => {
+            let token = token.split('?').next().unwrap_or_default().to_string();
+            let channel = s.tokens.get(&token).copied().unwrap_or(0);
+            s.next_id += 1;
+            let id = s.next_id;
+            s.answers.entry(token).or_default().push(body.clone());
+            let mut m = message(id, channel, body["content"].as_str().unwrap_or_default());
+            m["flags"] = body.get("flags").cloned().unwrap_or(json!(0));
+            (200, vec![], Some(m))
+        }
+        ("PATCH", ["webhooks", _, token, "messages", "@original"]) => {
+            let token = token.to_string();
+            let channel = s.tokens.get(&token).copied().unwrap_or(0);
+            s.answers.entry(token).or_default().push(body.clone());
+            (
+                200,
+                vec![],
+                Some(message(
+                    1,
+                    channel,
+                    body["content"].as_str().unwrap_or_default(),
+                )),
+            )
+        }
+        ("GET", ["channels", c]) => {
+            let channel: u64 = c.parse().unwrap_or(0);
+            let kind = if s.dms.contains_key(&channel) { 1 } else { 0 };
+            (
+                200,
+                vec![],
+                Some(json!({"id": channel.to_string(), "type": kind})),
+            )
+        }
         ("PATCH", ["channels", c, "messages", m]) => {
             let key = (c.parse().unwrap_or(0), m.parse().unwrap_or(0));
             let content = body["content"].as_str().unwrap_or_default().to_string();
@@ -359,14 +557,20 @@ fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value) -> Answer {
     }
 }
 
-async fn serve(st: Arc<Mutex<State>>, stream: TcpStream) -> std::io::Result<()> {
+async fn serve(
+    st: Arc<Mutex<State>>,
+    stream: TcpStream,
+    called: Arc<Notify>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
     loop {
         let Some(req) = read_request(&mut reader).await? else {
             return Ok(());
         };
         let body = parse_body(&req);
-        let (status, headers, answered) = if req.authorization != format!("Bot {TOKEN}") {
+        // Interaction callbacks and follow-ups are authorised by the interaction's token.
+        let open = req.path.contains("/interactions/") || req.path.contains("/webhooks/");
+        let (status, headers, answered) = if !open && req.authorization != format!("Bot {TOKEN}") {
             (
                 401,
                 vec![],
@@ -383,6 +587,7 @@ async fn serve(st: Arc<Mutex<State>>, stream: TcpStream) -> std::io::Result<()> 
             status,
             answered: answered.clone().unwrap_or(Value::Null),
         });
+        called.notify_waiters();
         let Some(answered) = answered else {
             return Ok(());
         };
@@ -478,4 +683,90 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
         content_type,
         body,
     }))
+}
+
+fn short(v: &Value) -> String {
+    let t = v.to_string();
+    if t.len() > 300 {
+        format!(
+            "{}…",
+            &t[..t.char_indices().nth(300).map(|(i, _)| i).unwrap_or(t.len())]
+        )
+    } else {
+        t
+    }
+}
+
+/// One gateway session: HELLO, IDENTIFY → READY, heartbeats acknowledged, injected events
+/// delivered with a sequence number, until either side closes.
+async fn gateway(
+    st: Arc<Mutex<State>>,
+    stream: TcpStream,
+    called: Arc<Notify>,
+    cancel: CancellationToken,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut ws = tokio_tungstenite::accept_async(stream).await?;
+    ws.send(Ws::Text(
+        json!({"op": 10, "d": {"heartbeat_interval": 41250}}).to_string(),
+    ))
+    .await?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
+    let mut session = None;
+    let mut seq = 0u64;
+    let result = loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break Ok(()),
+            event = rx.recv() => {
+                let Some(mut frame) = event else { break Ok(()) };
+                seq += 1;
+                frame["s"] = json!(seq);
+                if let Err(e) = ws.send(Ws::Text(frame.to_string())).await {
+                    break Err(e.into());
+                }
+            }
+            got = ws.next() => {
+                let text = match got {
+                    Some(Ok(Ws::Text(t))) => t,
+                    Some(Ok(Ws::Close(_))) | None => break Ok(()),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => break Err(e.into()),
+                };
+                let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                match v["op"].as_u64() {
+                    Some(1) => {
+                        let _ = ws.send(Ws::Text(json!({"op": 11}).to_string())).await;
+                    }
+                    Some(2) | Some(6) => {
+                        seq += 1;
+                        let gateway = lock(&st).gateway.clone();
+                        let ready = json!({"op": 0, "t": "READY", "s": seq, "d": {
+                            "v": 10,
+                            "user": {"id": BOT_ID.to_string(), "username": "Recourse",
+                                     "discriminator": "0", "avatar": null, "bot": true},
+                            "guilds": [], "session_id": format!("s{seq}"),
+                            "resume_gateway_url": gateway, "shard": [0, 1],
+                            "application": {"id": APP_ID.to_string(), "flags": 0}
+                        }});
+                        if let Err(e) = ws.send(Ws::Text(ready.to_string())).await {
+                            break Err(e.into());
+                        }
+                        let mut s = lock(&st);
+                        s.identifies += 1;
+                        s.next_session += 1;
+                        let id = s.next_session;
+                        s.sessions.push((id, tx.clone()));
+                        session = Some(id);
+                        drop(s);
+                        called.notify_waiters();
+                    }
+                    _ => {}
+                }
+            }
+        }
+    };
+    if let Some(id) = session {
+        lock(&st).sessions.retain(|(s, _)| *s != id);
+    }
+    called.notify_waiters();
+    result
 }

@@ -11,6 +11,8 @@ pub const MAX_TEXT: usize = 2000;
 /// Discord's limits on buttons: five to a row, five rows.
 const PER_ROW: usize = 5;
 const ROWS: usize = 5;
+/// The message flag that shows a message only to the person who used the interaction.
+pub const EPHEMERAL: u64 = 1 << 6;
 /// Discord's limit for a button's label and its `custom_id`.
 const MAX_LABEL: usize = 80;
 const MAX_CUSTOM_ID: usize = 100;

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::config::DiscordSettings;
 use crate::core::clock::Clock;
 use crate::core::identity::{ChatRef, MessageRef, UserRef};
-use crate::core::message::{Op, Recipient};
+use crate::core::message::{Attachment, Op, Recipient};
 use crate::core::ports::OutboxItem;
 use crate::delivery::{SendError, Sink};
 use crate::platforms::discord::render;
@@ -222,6 +222,11 @@ impl DiscordSink {
         }
     }
 
+    /// A person's DM channel, opened on first use and remembered.
+    pub async fn dm_channel(&self, user: u64) -> Result<u64, SendError> {
+        self.dm(user).await.map_err(|f| f.error)
+    }
+
     async fn dm(&self, user: u64) -> Result<u64, Failure> {
         if let Some(c) = self
             .dms
@@ -260,8 +265,41 @@ impl DiscordSink {
         Ok(channel)
     }
 
+    /// Whether a channel only its members read (a DM, a private thread): a private message
+    /// (an answer that could not be given ephemerally) goes nowhere else.
+    async fn is_private_channel(&self, channel: u64) -> Result<bool, Failure> {
+        let known = self
+            .dms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .any(|c| *c == channel);
+        if known {
+            return Ok(true);
+        }
+        let got = self
+            .call(
+                reqwest::Method::GET,
+                "channel",
+                &format!("/channels/{channel}"),
+                None,
+            )
+            .await?;
+        // 1 DM, 3 group DM, 12 private thread.
+        Ok(matches!(got["type"].as_i64(), Some(1 | 3 | 12)))
+    }
+
     async fn send_new(&self, item: &OutboxItem) -> Result<Option<MessageRef>, Failure> {
         let channel = self.channel_of(&item.to).await?;
+        if item.meta.private
+            && matches!(item.to, Recipient::Chat { .. })
+            && !self.is_private_channel(channel).await?
+        {
+            return Err(SendError::Permanent(
+                "a private answer is not posted in a channel others read".to_string(),
+            )
+            .into());
+        }
         let route = format!("channel:{channel}");
         let path = format!("/channels/{channel}/messages");
         let parts = render_parts(item);
@@ -284,24 +322,7 @@ impl DiscordSink {
                 body["message_reference"] =
                     json!({ "message_id": message.to_string(), "fail_if_not_exists": false });
             }
-            let request = match (&item.attachment, i == last) {
-                (Some(a), true) => {
-                    body["attachments"] = json!([{ "id": 0, "filename": a.filename }]);
-                    let file = reqwest::multipart::Part::bytes(a.content.clone().into_bytes())
-                        .file_name(a.filename.clone())
-                        .mime_str(&a.content_type)
-                        .unwrap_or_else(|_| {
-                            reqwest::multipart::Part::bytes(a.content.clone().into_bytes())
-                                .file_name(a.filename.clone())
-                        });
-                    RequestBody::Form(
-                        reqwest::multipart::Form::new()
-                            .text("payload_json", body.to_string())
-                            .part("files[0]", file),
-                    )
-                }
-                _ => RequestBody::Json(body),
-            };
+            let request = with_file(body, item.attachment.as_ref().filter(|_| i == last));
             let got = self
                 .call(reqwest::Method::POST, &route, &path, Some(request))
                 .await
@@ -309,6 +330,112 @@ impl DiscordSink {
             sent = snowflake(&got["id"]).map(|message| MessageRef::Discord { channel, message });
         }
         Ok(sent)
+    }
+
+    // ----- interactions: answers in place ---------------------------------------------------
+
+    /// The first response to an interaction (`POST /interactions/{id}/{token}/callback`):
+    /// a deferral, a modal, an update of the message a button is on.
+    pub async fn interaction_callback(
+        &self,
+        id: u64,
+        token: &str,
+        body: Value,
+    ) -> Result<(), SendError> {
+        self.call(
+            reqwest::Method::POST,
+            "interaction",
+            &format!("/interactions/{id}/{token}/callback"),
+            Some(RequestBody::Json(body)),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|f| f.error)
+    }
+
+    /// A follow-up on an interaction's token (ephemeral when the message is private), in
+    /// parts when long, the file with the last part. The reference is the last part's, for a
+    /// message others can see; an ephemeral one cannot be changed through a channel.
+    pub async fn followup(
+        &self,
+        application: u64,
+        token: &str,
+        item: &OutboxItem,
+    ) -> Result<Option<MessageRef>, SendError> {
+        let parts = render_parts(item);
+        let last = parts.len() - 1;
+        let mut sent = None;
+        for (i, part) in parts.into_iter().enumerate() {
+            let buttons = if i == last {
+                &item.meta.buttons[..]
+            } else {
+                &[]
+            };
+            let mut body = render::body(&part, buttons, None);
+            if item.meta.private {
+                body["flags"] = json!(render::EPHEMERAL);
+            }
+            let request = with_file(body, item.attachment.as_ref().filter(|_| i == last));
+            let got = self
+                .call(
+                    reqwest::Method::POST,
+                    "interaction",
+                    &format!("/webhooks/{application}/{token}"),
+                    Some(request),
+                )
+                .await
+                .map_err(|f| f.error)?;
+            sent = match (
+                item.meta.private,
+                snowflake(&got["channel_id"]),
+                snowflake(&got["id"]),
+            ) {
+                (false, Some(channel), Some(message)) => {
+                    Some(MessageRef::Discord { channel, message })
+                }
+                _ => None,
+            };
+        }
+        Ok(sent)
+    }
+
+    /// Replaces the message an interaction answers (`PATCH …/messages/@original`): the
+    /// message a pressed button is on, ephemeral or not.
+    pub async fn edit_original(
+        &self,
+        application: u64,
+        token: &str,
+        item: &OutboxItem,
+    ) -> Result<(), SendError> {
+        let text = crate::platforms::text::truncate(&item.text, render::MAX_TEXT);
+        let body = render::body(&text, &item.meta.buttons, None);
+        self.call(
+            reqwest::Method::PATCH,
+            "interaction",
+            &format!("/webhooks/{application}/{token}/messages/@original"),
+            Some(RequestBody::Json(body)),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|f| f.error)
+    }
+
+    /// Deletes a message in a channel (a secret posted where others read it). `Ok` when it
+    /// is gone, whoever removed it.
+    pub async fn delete_message(&self, channel: u64, message: u64) -> Result<(), SendError> {
+        match self
+            .call(
+                reqwest::Method::DELETE,
+                &format!("delete:{channel}"),
+                &format!("/channels/{channel}/messages/{message}"),
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(f) if matches!(f.code, Some(UNKNOWN_MESSAGE | UNKNOWN_CHANNEL)) => Ok(()),
+            Err(f) => Err(f.error),
+        }
     }
 
     fn target(item: &OutboxItem) -> Result<(u64, u64), Failure> {
@@ -361,6 +488,24 @@ impl DiscordSink {
 enum RequestBody {
     Json(Value),
     Form(reqwest::multipart::Form),
+}
+
+/// A message body, as multipart with the file when there is one.
+fn with_file(mut body: Value, file: Option<&Attachment>) -> RequestBody {
+    let Some(a) = file else {
+        return RequestBody::Json(body);
+    };
+    body["attachments"] = json!([{ "id": 0, "filename": a.filename }]);
+    let bytes = || reqwest::multipart::Part::bytes(a.content.clone().into_bytes());
+    let part = bytes()
+        .file_name(a.filename.clone())
+        .mime_str(&a.content_type)
+        .unwrap_or_else(|_| bytes().file_name(a.filename.clone()));
+    RequestBody::Form(
+        reqwest::multipart::Form::new()
+            .text("payload_json", body.to_string())
+            .part("files[0]", part),
+    )
 }
 
 /// A person who cannot be written to (DMs closed, not in a shared server) is unreachable.

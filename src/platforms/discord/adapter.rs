@@ -1,0 +1,350 @@
+//! What the Discord adapter does with one interaction: acknowledge it within Discord's three
+//! seconds (a deferral, ephemeral where the answer is private), translate it, hand it to the
+//! engine, and send the engine's answers on the interaction's token: follow-ups (ephemeral
+//! when private), the pressed message replaced in place. An answer that cannot be sent so goes
+//! to the outbox, which sends it to the person's DM. Every decision is the core's.
+
+use std::sync::{Arc, OnceLock};
+
+use serde_json::json;
+use serenity::all::{CommandInteraction, ComponentInteraction, MessageFlags};
+
+use crate::config::DiscordSettings;
+use crate::core::engine::{Engine, Handled};
+use crate::core::identity::{ChatRef, MessageRef};
+use crate::core::message::{Incoming, Input, Op, Outgoing, Place, Recipient, Target};
+use crate::core::ports::{OutboxItem, Store};
+use crate::delivery::{SendError, Sink};
+use crate::platforms::discord::inbound::{self, Moderators};
+use crate::platforms::discord::sink::DiscordSink;
+use crate::store::SqlStore;
+
+/// Discord's interaction response types the adapter uses.
+const DEFERRED_MESSAGE: u64 = 5;
+const DEFERRED_UPDATE: u64 = 6;
+
+/// Everything the adapter's handlers share (poise's user data).
+pub struct Shared {
+    pub engine: Engine<SqlStore>,
+    pub store: SqlStore,
+    pub sink: DiscordSink,
+    pub moderators: Moderators,
+    pub moderator_channel: Option<u64>,
+    /// The application's ID (from READY): follow-ups go to its webhook.
+    pub application: OnceLock<u64>,
+}
+
+/// The interaction in hand: what its answers need.
+struct Token<'a> {
+    id: u64,
+    token: &'a str,
+}
+
+impl Shared {
+    pub fn new(
+        settings: &DiscordSettings,
+        engine: Engine<SqlStore>,
+        store: SqlStore,
+        sink: DiscordSink,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            engine,
+            store,
+            sink,
+            moderators: Moderators {
+                guild: settings.guild,
+                role: settings.moderator_role,
+            },
+            moderator_channel: settings.moderator_channel,
+            application: OnceLock::new(),
+        })
+    }
+
+    fn application(&self) -> u64 {
+        self.application.get().copied().unwrap_or_default()
+    }
+
+    /// A slash command (or its options already read into `input`): deferred ephemerally at
+    /// once, then handled as in a private chat.
+    pub async fn command(&self, i: &CommandInteraction, input: Input) {
+        let t = Token {
+            id: i.id.get(),
+            token: &i.token,
+        };
+        if !self.defer(&t, DEFERRED_MESSAGE, true).await {
+            return;
+        }
+        let moderator = self
+            .moderators
+            .is_moderator(i.guild_id, i.member.as_deref());
+        let Some(chat) = self
+            .private_chat(i.guild_id.is_none(), i.channel_id.get(), i.user.id.get())
+            .await
+        else {
+            self.say_unavailable(&t, &inbound::actor(&i.user, moderator), &i.locale)
+                .await;
+            return;
+        };
+        let incoming = Incoming {
+            actor: inbound::actor(&i.user, moderator),
+            chat,
+            place: Place::Private,
+            input,
+            id: Some(format!("discord:{}", i.id.get())),
+            message: None,
+            link: None,
+            locale_hint: inbound::locale_hint(&i.locale),
+        };
+        self.handle(&t, &incoming, None).await;
+    }
+
+    /// A button: the press is acknowledged at once (the message stays as it is until the
+    /// answer replaces it), then handled where the message is: the moderators' channel, or
+    /// privately (an ephemeral answer, a DM), or a community channel.
+    pub async fn press(&self, c: &ComponentInteraction) {
+        let t = Token {
+            id: c.id.get(),
+            token: &c.token,
+        };
+        if !self.defer(&t, DEFERRED_UPDATE, false).await {
+            return;
+        }
+        let channel = c.channel_id.get();
+        let moderator = self.moderators.is_moderator(c.guild_id, c.member.as_ref());
+        let ephemeral = c
+            .message
+            .flags
+            .is_some_and(|f| f.contains(MessageFlags::EPHEMERAL));
+        let (place, chat) = if Some(channel) == self.moderator_channel {
+            (Place::Moderators, Some(ChatRef::Discord { channel }))
+        } else if ephemeral || c.guild_id.is_none() {
+            let chat = self
+                .private_chat(c.guild_id.is_none(), channel, c.user.id.get())
+                .await;
+            (Place::Private, chat)
+        } else {
+            (Place::Community, Some(ChatRef::Discord { channel }))
+        };
+        let Some(chat) = chat else {
+            self.say_unavailable(&t, &inbound::actor(&c.user, moderator), &c.locale)
+                .await;
+            return;
+        };
+        let pressed = MessageRef::Discord {
+            channel,
+            message: c.message.id.get(),
+        };
+        let incoming = Incoming {
+            actor: inbound::actor(&c.user, moderator),
+            chat,
+            place,
+            input: Input::Press(c.data.custom_id.clone()),
+            id: Some(format!("discord:{}", c.id.get())),
+            message: Some(pressed.clone()),
+            link: c.guild_id.map(|g| {
+                format!(
+                    "https://discord.com/channels/{}/{channel}/{}",
+                    g.get(),
+                    c.message.id.get()
+                )
+            }),
+            locale_hint: inbound::locale_hint(&c.locale),
+        };
+        self.handle(&t, &incoming, Some(&pressed)).await;
+    }
+
+    /// The person's private conversation with the bot: the DM they used, or the DM channel
+    /// opened for them. `None` when Discord would not open it (then nothing is handled).
+    async fn private_chat(&self, in_dm: bool, channel: u64, user: u64) -> Option<ChatRef> {
+        if in_dm {
+            return Some(ChatRef::Discord { channel });
+        }
+        match self.sink.dm_channel(user).await {
+            Ok(channel) => Some(ChatRef::Discord { channel }),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open a DM channel for an interaction's answers");
+                None
+            }
+        }
+    }
+
+    /// The interaction's first response; `false` if Discord did not take it (the token is
+    /// dead or Discord is away: nothing more can be said on it).
+    async fn defer(&self, t: &Token<'_>, kind: u64, ephemeral: bool) -> bool {
+        let mut body = json!({ "type": kind });
+        if ephemeral {
+            body["data"] = json!({ "flags": crate::platforms::discord::render::EPHEMERAL });
+        }
+        match self.sink.interaction_callback(t.id, t.token, body).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not acknowledge an interaction; it is dropped");
+                false
+            }
+        }
+    }
+
+    async fn handle(&self, t: &Token<'_>, msg: &Incoming, pressed: Option<&MessageRef>) {
+        match self.engine.handle(msg).await {
+            Ok(h) => self.carry_out(t, msg, &h, pressed).await,
+            Err(e) => {
+                let text = self.engine.error_text(&e, msg);
+                self.say(t, text).await;
+            }
+        }
+    }
+
+    /// Sends the engine's answers on the interaction: a notice or a private answer as an
+    /// ephemeral follow-up, a replacement of the pressed message in place, and anything meant
+    /// for the channel (a moderator's answer in the moderators' channel) through the sink.
+    async fn carry_out(
+        &self,
+        t: &Token<'_>,
+        msg: &Incoming,
+        h: &Handled,
+        pressed: Option<&MessageRef>,
+    ) {
+        if h.duplicate {
+            return;
+        }
+        for a in h.answers() {
+            let mut item = as_item(a);
+            let edits_pressed = matches!(
+                &a.meta.op,
+                Op::Edit { target: Target::Message { message } } if Some(message) == pressed
+            );
+            let sent = if edits_pressed {
+                self.sink
+                    .edit_original(self.application(), t.token, &item)
+                    .await
+                    .map(|()| pressed.cloned())
+            } else if a.meta.notice.is_some() || a.meta.private || msg.private() {
+                item.meta.private = true;
+                self.sink.followup(self.application(), t.token, &item).await
+            } else {
+                self.sink.send(&item).await
+            };
+            let recorded = match sent {
+                Ok(r) => self.engine.answered(&a.key, Ok(r)).await,
+                Err(SendError::RetryAfter { after, reason }) => {
+                    self.engine.unanswered(&a.key, &reason, Some(after)).await
+                }
+                Err(e) => self.engine.unanswered(&a.key, &e.to_string(), None).await,
+            };
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, key = %a.key, "could not record an answer; the outbox may send it again");
+            }
+        }
+    }
+
+    /// Plain words for a failure, ephemerally on the interaction.
+    async fn say(&self, t: &Token<'_>, text: String) {
+        let mut o = Outgoing::fresh(
+            None,
+            Recipient::Chat {
+                chat: ChatRef::Discord { channel: 0 },
+            },
+            text,
+        );
+        o.meta.private = true;
+        if let Err(e) = self
+            .sink
+            .followup(self.application(), t.token, &as_item(&o))
+            .await
+        {
+            tracing::info!(error = %e, "could not tell the user about a failure");
+        }
+    }
+
+    async fn say_unavailable(
+        &self,
+        t: &Token<'_>,
+        actor: &crate::core::identity::Actor,
+        locale: &str,
+    ) {
+        let msg = Incoming {
+            actor: actor.clone(),
+            chat: ChatRef::Discord { channel: 0 },
+            place: Place::Private,
+            input: Input::Text(String::new()),
+            id: None,
+            message: None,
+            link: None,
+            locale_hint: inbound::locale_hint(locale),
+        };
+        let err = crate::core::engine::EngineError::Unavailable(
+            "Discord did not open a DM channel".to_string(),
+        );
+        let text = self.engine.error_text(&err, &msg);
+        self.say(t, text).await;
+    }
+
+    /// The moderators' commands are suggested only to moderators; a victim's, their open
+    /// cases. Both: ID and a few words to recognise it, at most 25 (Discord's limit).
+    pub async fn case_choices(
+        &self,
+        user: u64,
+        moderator: bool,
+        typed: &str,
+    ) -> Vec<(String, String)> {
+        let found = if moderator {
+            self.store.queue(25).await
+        } else {
+            self.store
+                .cases_of(&crate::core::identity::UserRef::Discord(user))
+                .await
+        };
+        let cases = match found {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::info!(error = %e, "no case suggestions: the database did not answer");
+                return Vec::new();
+            }
+        };
+        let typed = typed.trim().to_uppercase();
+        cases
+            .into_iter()
+            .filter(|sc| sc.case.is_open())
+            .filter(|sc| sc.case.id.to_string().contains(&typed))
+            .take(25)
+            .map(|sc| {
+                let c = &sc.case;
+                let what = [
+                    c.report.wallet.clone(),
+                    c.report.amount.clone(),
+                    c.report.chain.map(|ch| ch.display_name().to_string()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+                let name = crate::platforms::text::truncate(format!("{} {what}", c.id).trim(), 100);
+                (name, c.id.to_string())
+            })
+            .collect()
+    }
+}
+
+/// An answer in the shape the sink sends (the outbox's row, before it is one).
+pub fn as_item(o: &Outgoing) -> OutboxItem {
+    let target = match &o.meta.op {
+        Op::Edit {
+            target: Target::Message { message },
+        }
+        | Op::Delete {
+            target: Target::Message { message },
+        } => Some(message.clone()),
+        _ => None,
+    };
+    OutboxItem {
+        id: 0,
+        key: o.key.clone(),
+        case_id: o.case_id.clone(),
+        to: o.to.clone(),
+        text: o.text.clone(),
+        attachment: o.attachment.clone(),
+        meta: o.meta.clone(),
+        attempts: 0,
+        target,
+    }
+}
