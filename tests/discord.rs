@@ -634,6 +634,94 @@ async fn one_instance_holds_the_gateway_and_another_takes_over(url: &str) {
     second.stop().await;
 }
 
+const SEED: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+/// Ana's DM channel with the bot.
+const ANA_DM: u64 = 555_000_000_000_010;
+
+/// A message posted where the bot reads it (a server channel, or a DM when `guild` is false).
+fn posted(
+    id: u64,
+    channel: u64,
+    guild: bool,
+    user: u64,
+    name: &str,
+    text: &str,
+) -> serde_json::Value {
+    let mut m = fake_discord::message(id, channel, text);
+    m["author"] = serde_json::json!({"id": user.to_string(), "username": name,
+        "discriminator": "0", "avatar": null, "global_name": name});
+    if guild {
+        m["guild_id"] = serde_json::json!(GUILD.to_string());
+        m["member"] = serde_json::json!({"roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": false, "mute": false, "flags": 0});
+    }
+    m
+}
+
+async fn a_secret_in_a_channel_is_deleted_and_never_kept_and_dms_hold_the_intake(url: &str) {
+    let fake = FakeDiscord::start().await;
+    fake.add_dm(ANA_DM, ANA);
+    let bot = Live::start(url, &fake).await;
+    fake.until_ready(READY).await;
+    let id = bot.next_id();
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        posted(
+            id,
+            HERE,
+            true,
+            ANA,
+            "ana",
+            &format!("help, my words are {SEED}"),
+        ),
+    );
+    let delete = format!("/channels/{HERE}/messages/{id}");
+    fake.until("the secret deleted", ANSWERED, |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "DELETE" && c.path.ends_with(&delete))
+    })
+    .await;
+    bot.deliver().await;
+    // Warned in private, without the words.
+    let dm = fake.messages_in(ANA_DM).join("\n");
+    assert!(!dm.is_empty(), "a private word to the poster");
+    for c in fake.calls() {
+        assert!(
+            !c.body.to_string().contains("abandon abandon"),
+            "repeated: {c:?}"
+        );
+    }
+    assert!(!everything_stored(url).await.contains("abandon abandon"));
+
+    // In their DM, typing is the chat: /report starts the intake there.
+    let id = bot.next_id();
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        posted(id, ANA_DM, false, ANA, "ana", "/report"),
+    );
+    fake.until("the first question", ANSWERED, |calls| {
+        calls
+            .iter()
+            .filter(|c| c.method == "POST" && c.channel() == Some(ANA_DM))
+            .count()
+            >= 2
+    })
+    .await;
+    let question = fake.posts_to(ANA_DM).last().unwrap().clone();
+    assert!(
+        !question.buttons().is_empty(),
+        "the question offers its choices: {question:?}"
+    );
+    assert!(
+        question.content().to_lowercase().contains("seed"),
+        "{}",
+        question.content()
+    );
+    bot.stop().await;
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -663,4 +751,5 @@ both_backends!(
     a_victim_with_closed_dms_is_reported_to_the_moderators,
     a_slash_report_files_the_case_and_answers_only_the_victim,
     one_instance_holds_the_gateway_and_another_takes_over,
+    a_secret_in_a_channel_is_deleted_and_never_kept_and_dms_hold_the_intake,
 );

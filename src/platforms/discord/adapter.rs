@@ -7,7 +7,7 @@
 use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
-use serenity::all::{CommandInteraction, ComponentInteraction, MessageFlags};
+use serenity::all::{CommandInteraction, ComponentInteraction, Message, MessageFlags};
 
 use crate::config::DiscordSettings;
 use crate::core::engine::{Engine, Handled};
@@ -153,6 +153,95 @@ impl Shared {
         self.handle(&t, &incoming, Some(&pressed)).await;
     }
 
+    /// A message the bot can read: in a DM, an answer to the intake or a typed command; in a
+    /// server channel, screened by the core (a secret is deleted and its poster warned in
+    /// private; a recovery offer goes to the moderators). Answers go through the sink, in
+    /// the same channel.
+    pub async fn message(&self, m: &Message) {
+        if m.author.bot || m.content.trim().is_empty() {
+            return;
+        }
+        let channel = m.channel_id.get();
+        let roles = m.member.as_ref().map(|p| &p.roles[..]).unwrap_or_default();
+        let moderator = self.moderators.has_role(m.guild_id, roles);
+        let place = if m.guild_id.is_none() {
+            Place::Private
+        } else if Some(channel) == self.moderator_channel {
+            Place::Moderators
+        } else {
+            Place::Community
+        };
+        let here = MessageRef::Discord {
+            channel,
+            message: m.id.get(),
+        };
+        let incoming = Incoming {
+            actor: inbound::actor(&m.author, moderator),
+            chat: ChatRef::Discord { channel },
+            place,
+            input: Input::Text(m.content.clone()),
+            id: Some(format!("discord:message:{}", m.id.get())),
+            message: Some(here.clone()),
+            link: m.guild_id.map(|g| {
+                format!(
+                    "https://discord.com/channels/{}/{channel}/{}",
+                    g.get(),
+                    m.id.get()
+                )
+            }),
+            locale_hint: None,
+        };
+        let h = match self.engine.handle(&incoming).await {
+            Ok(h) => h,
+            Err(e) => {
+                // Only in private: a community channel does not hear about the database.
+                if incoming.private() {
+                    let mut o = Outgoing::fresh(
+                        None,
+                        Recipient::Chat {
+                            chat: incoming.chat.clone(),
+                        },
+                        self.engine.error_text(&e, &incoming),
+                    );
+                    o.meta.reply_to = Some(here);
+                    if let Err(e) = self.sink.send(&as_item(&o)).await {
+                        tracing::info!(error = %e, "could not tell the user about a failure");
+                    }
+                }
+                return;
+            }
+        };
+        if h.duplicate {
+            return;
+        }
+        if h.delete_original
+            && let Err(e) = self.sink.delete_message(channel, m.id.get()).await
+        {
+            let error = e.to_string();
+            tracing::warn!(error = %error, "could not delete a message holding a secret; asking the moderators");
+            if let Err(e) = self.engine.delete_failed(&incoming, &error).await {
+                tracing::error!(error = %e, "could not ask the moderators to delete a message holding a secret");
+            }
+        }
+        for a in h.answers() {
+            let sent = self.sink.send(&as_item(a)).await;
+            self.record(&a.key, sent).await;
+        }
+    }
+
+    async fn record(&self, key: &str, sent: Result<Option<MessageRef>, SendError>) {
+        let recorded = match sent {
+            Ok(r) => self.engine.answered(key, Ok(r)).await,
+            Err(SendError::RetryAfter { after, reason }) => {
+                self.engine.unanswered(key, &reason, Some(after)).await
+            }
+            Err(e) => self.engine.unanswered(key, &e.to_string(), None).await,
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, key = %key, "could not record an answer; the outbox may send it again");
+        }
+    }
+
     /// The person's private conversation with the bot: the DM they used, or the DM channel
     /// opened for them. `None` when Discord would not open it (then nothing is handled).
     async fn private_chat(&self, in_dm: bool, channel: u64, user: u64) -> Option<ChatRef> {
@@ -224,16 +313,7 @@ impl Shared {
             } else {
                 self.sink.send(&item).await
             };
-            let recorded = match sent {
-                Ok(r) => self.engine.answered(&a.key, Ok(r)).await,
-                Err(SendError::RetryAfter { after, reason }) => {
-                    self.engine.unanswered(&a.key, &reason, Some(after)).await
-                }
-                Err(e) => self.engine.unanswered(&a.key, &e.to_string(), None).await,
-            };
-            if let Err(e) = recorded {
-                tracing::warn!(error = %e, key = %a.key, "could not record an answer; the outbox may send it again");
-            }
+            self.record(&a.key, sent).await;
         }
     }
 

@@ -184,11 +184,12 @@ async fn register(
 }
 
 async fn on_event(event: &serenity::FullEvent, data: &Data) -> Result<(), Error> {
-    if let serenity::FullEvent::InteractionCreate {
-        interaction: serenity::Interaction::Component(c),
-    } = event
-    {
-        data.press(c).await;
+    match event {
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(c),
+        } => data.press(c).await,
+        serenity::FullEvent::Message { new_message } => data.message(new_message).await,
+        _ => {}
     }
     Ok(())
 }

@@ -26,16 +26,18 @@ impl Moderators {
         let (Some(guild), Some(member)) = (guild, member) else {
             return false;
         };
-        if self
-            .role
-            .is_some_and(|r| member.roles.contains(&RoleId::new(r)))
-        {
+        if self.has_role(Some(guild), &member.roles) {
             return true;
         }
         let ours = self.guild.is_some_and(|g| g == guild.get());
         ours && member
             .permissions
             .is_some_and(|p| p.contains(Permissions::MANAGE_GUILD) || p.administrator())
+    }
+
+    /// The moderator role among a member's roles (all a message says about its author).
+    pub fn has_role(&self, guild: Option<GuildId>, roles: &[RoleId]) -> bool {
+        guild.is_some() && self.role.is_some_and(|r| roles.contains(&RoleId::new(r)))
     }
 }
 
