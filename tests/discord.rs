@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use common::*;
-use fake_discord::{FakeDiscord, Fault, TOKEN};
+use fake_discord::{FakeDiscord, Fault, GUILD, TOKEN, button, member, posted, slash};
 use recourse::app::LogSink;
 use recourse::config::Settings;
 use recourse::core::case::CaseId;
@@ -276,7 +276,6 @@ async fn a_victim_with_closed_dms_is_reported_to_the_moderators(url: &str) {
 
 // ----- the gateway: the real poise/serenity client against the fake --------------------------
 
-const GUILD: u64 = 333_000_000_000_001;
 const MOD_ROLE: u64 = 333_000_000_000_007;
 const MO: u64 = 444_000_000_000_009;
 
@@ -345,63 +344,6 @@ impl Live {
         self.cancel.cancel();
         self.running.await.unwrap();
     }
-}
-
-fn member(user: u64, name: &str, roles: &[u64], permissions: u64) -> serde_json::Value {
-    serde_json::json!({
-        "user": {"id": user.to_string(), "username": name, "discriminator": "0",
-                 "avatar": null, "global_name": name},
-        "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-        "joined_at": "2026-01-01T00:00:00+00:00", "deaf": false, "mute": false, "flags": 0,
-        "permissions": permissions.to_string()
-    })
-}
-
-/// A slash command used in a server channel, as Discord sends it.
-fn slash(
-    id: u64,
-    name: &str,
-    options: &[(&str, &str)],
-    who: serde_json::Value,
-    channel: u64,
-    locale: &str,
-) -> serde_json::Value {
-    let options: Vec<serde_json::Value> = options
-        .iter()
-        .map(|(n, v)| serde_json::json!({"name": n, "type": 3, "value": v}))
-        .collect();
-    serde_json::json!({
-        "id": id.to_string(), "application_id": fake_discord::APP_ID.to_string(), "type": 2,
-        "token": format!("itoken{id}"), "channel_id": channel.to_string(),
-        "guild_id": GUILD.to_string(), "member": who,
-        "data": {"id": "1", "name": name, "type": 1, "options": options},
-        "version": 1, "locale": locale, "guild_locale": "en-US", "entitlements": [],
-        "attachment_size_limit": 8_388_608, "app_permissions": "0"
-    })
-}
-
-/// A button pressed on a message in a server channel.
-fn button(
-    id: u64,
-    custom_id: &str,
-    on: &fake_discord::Call,
-    who: serde_json::Value,
-) -> serde_json::Value {
-    let channel = on.channel().expect("a channel message");
-    let mut message = fake_discord::message(
-        on.answered["id"].as_str().unwrap().parse().unwrap(),
-        channel,
-        &on.content(),
-    );
-    message["components"] = on.body["components"].clone();
-    serde_json::json!({
-        "id": id.to_string(), "application_id": fake_discord::APP_ID.to_string(), "type": 3,
-        "token": format!("itoken{id}"), "channel_id": channel.to_string(),
-        "guild_id": GUILD.to_string(), "member": who, "message": message,
-        "data": {"custom_id": custom_id, "component_type": 2},
-        "version": 1, "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
-        "attachment_size_limit": 8_388_608, "app_permissions": "0"
-    })
 }
 
 const READY: std::time::Duration = std::time::Duration::from_secs(30);
@@ -638,26 +580,6 @@ const SEED: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 /// Ana's DM channel with the bot.
 const ANA_DM: u64 = 555_000_000_000_010;
-
-/// A message posted where the bot reads it (a server channel, or a DM when `guild` is false).
-fn posted(
-    id: u64,
-    channel: u64,
-    guild: bool,
-    user: u64,
-    name: &str,
-    text: &str,
-) -> serde_json::Value {
-    let mut m = fake_discord::message(id, channel, text);
-    m["author"] = serde_json::json!({"id": user.to_string(), "username": name,
-        "discriminator": "0", "avatar": null, "global_name": name});
-    if guild {
-        m["guild_id"] = serde_json::json!(GUILD.to_string());
-        m["member"] = serde_json::json!({"roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
-            "deaf": false, "mute": false, "flags": 0});
-    }
-    m
-}
 
 async fn a_secret_in_a_channel_is_deleted_and_never_kept_and_dms_hold_the_intake(url: &str) {
     let fake = FakeDiscord::start().await;

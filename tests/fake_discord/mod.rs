@@ -24,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 pub const TOKEN: &str = "MTIzNDU2Nzg5.discord-test-token-never-logged";
 pub const APP_ID: u64 = 777_000_000_000_001;
 pub const BOT_ID: u64 = 777_000_000_000_002;
+/// The community's server in the tests.
+pub const GUILD: u64 = 333_000_000_000_001;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -769,4 +771,79 @@ async fn gateway(
     }
     called.notify_waiters();
     result
+}
+
+// ----- what Discord sends: fixtures serenity reads ------------------------------------------
+
+/// A server member, as interactions carry them.
+pub fn member(user: u64, name: &str, roles: &[u64], permissions: u64) -> serde_json::Value {
+    serde_json::json!({
+        "user": {"id": user.to_string(), "username": name, "discriminator": "0",
+                 "avatar": null, "global_name": name},
+        "roles": roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        "joined_at": "2026-01-01T00:00:00+00:00", "deaf": false, "mute": false, "flags": 0,
+        "permissions": permissions.to_string()
+    })
+}
+
+/// A slash command used in a server channel, as Discord sends it.
+pub fn slash(
+    id: u64,
+    name: &str,
+    options: &[(&str, &str)],
+    who: serde_json::Value,
+    channel: u64,
+    locale: &str,
+) -> serde_json::Value {
+    let options: Vec<serde_json::Value> = options
+        .iter()
+        .map(|(n, v)| serde_json::json!({"name": n, "type": 3, "value": v}))
+        .collect();
+    serde_json::json!({
+        "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 2,
+        "token": format!("itoken{id}"), "channel_id": channel.to_string(),
+        "guild_id": GUILD.to_string(), "member": who,
+        "data": {"id": "1", "name": name, "type": 1, "options": options},
+        "version": 1, "locale": locale, "guild_locale": "en-US", "entitlements": [],
+        "attachment_size_limit": 8_388_608, "app_permissions": "0"
+    })
+}
+
+/// A button pressed on a message in a server channel.
+pub fn button(id: u64, custom_id: &str, on: &Call, who: serde_json::Value) -> serde_json::Value {
+    let channel = on.channel().expect("a channel message");
+    let mut message = message(
+        on.answered["id"].as_str().unwrap().parse().unwrap(),
+        channel,
+        &on.content(),
+    );
+    message["components"] = on.body["components"].clone();
+    serde_json::json!({
+        "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 3,
+        "token": format!("itoken{id}"), "channel_id": channel.to_string(),
+        "guild_id": GUILD.to_string(), "member": who, "message": message,
+        "data": {"custom_id": custom_id, "component_type": 2},
+        "version": 1, "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
+        "attachment_size_limit": 8_388_608, "app_permissions": "0"
+    })
+}
+
+/// A message posted where the bot reads it (a server channel, or a DM when `guild` is false).
+pub fn posted(
+    id: u64,
+    channel: u64,
+    guild: bool,
+    user: u64,
+    name: &str,
+    text: &str,
+) -> serde_json::Value {
+    let mut m = message(id, channel, text);
+    m["author"] = serde_json::json!({"id": user.to_string(), "username": name,
+        "discriminator": "0", "avatar": null, "global_name": name});
+    if guild {
+        m["guild_id"] = serde_json::json!(GUILD.to_string());
+        m["member"] = serde_json::json!({"roles": [], "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": false, "mute": false, "flags": 0});
+    }
+    m
 }
