@@ -93,6 +93,7 @@ prompts! {
         ConsoleAs => "console_as",
         ConsoleWaited => "console_waited",
         ConsoleDeleted => "console_deleted",
+        FlagThanks => "flag_thanks",
     ],
     partials: [
         "_macros",

@@ -98,7 +98,11 @@ async fn a_case_reported_on_telegram_is_approved_from_discord(url: &str) {
     // Each moderator room gets its own copy.
     delivery.run_once(clock.now()).await.unwrap();
     assert!(tg.sent_to(TG_MODS).iter().any(|c| c.text().contains(&id)));
-    assert!(dc.posts_to(DC_MODS).iter().any(|c| c.content().contains(&id)));
+    assert!(
+        dc.posts_to(DC_MODS)
+            .iter()
+            .any(|c| c.content().contains(&id))
+    );
 
     // The ladder reaches the public post, which waits for a decision in both rooms.
     let target = clock.now() + Duration::hours(73);

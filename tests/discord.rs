@@ -414,6 +414,15 @@ async fn a_slash_report_files_the_case_and_answers_only_the_victim(url: &str) {
         );
     }
 
+    assert!(
+        registered
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "Report to moderators" && c["type"] == 3),
+        "the message context menu"
+    );
     let id = bot.next_id();
     let ana = member(ANA, "ana", &[], 0);
     let sent = fake.dispatch(
@@ -616,6 +625,36 @@ async fn a_secret_in_a_channel_is_deleted_and_never_kept_and_dms_hold_the_intake
         );
     }
     assert!(!everything_stored(url).await.contains("abandon abandon"));
+
+    // A member flags a "recovery" offer: the moderators get it with its link; the member an
+    // ephemeral thank-you.
+    let offer = bot.next_id();
+    let scam = posted(
+        offer,
+        HERE,
+        true,
+        ANA + 7,
+        "helpdesk_official",
+        "Lost funds? I recover stolen crypto, DM me",
+    );
+    let id = bot.next_id();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake_discord::context_menu(id, "Report to moderators", scam, member(ANA, "ana", &[], 0)),
+    );
+    let thanks = answers(&fake, id, 1).await;
+    assert_eq!(thanks[0]["flags"], 64);
+    assert!(
+        thanks[0]["content"].as_str().unwrap().contains("Thank you"),
+        "{thanks:?}"
+    );
+    bot.deliver().await;
+    let link = format!("https://discord.com/channels/{GUILD}/{HERE}/{offer}");
+    let told = fake.messages_in(MODS).join("\n");
+    assert!(
+        told.contains(&link) && told.contains("helpdesk_official"),
+        "{told}"
+    );
 
     // In their DM, typing is the chat: /report starts the intake there.
     let id = bot.next_id();

@@ -148,6 +148,7 @@ impl<S: Store> Engine<S> {
                 | Command::Start { report: false }
                 | Command::Authorities { .. }
                 | Command::Cancel
+                | Command::Flag { .. }
         );
         let go = match cx.msg.place {
             Place::Private => return Ok(None),

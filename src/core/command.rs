@@ -89,6 +89,15 @@ pub enum Command {
         case: CaseId,
         reason: String,
     },
+    /// A member flags someone's message for the moderators (a fake support account, a
+    /// "recovery" offer). Only platforms give it (Discord's message context menu): the link to
+    /// the message is the input's [`crate::core::message::Incoming::link`].
+    Flag {
+        /// Who wrote the flagged message, as the platform names them.
+        author: String,
+        /// Its text (screened before anything of it is kept).
+        text: String,
+    },
 }
 
 /// The fields of the one-line `/report` form (and of Discord's `/report` options).

@@ -477,6 +477,7 @@ impl<S: Store> Engine<S> {
             Command::Authorities { country } => self.authorities(cx, country).await,
             Command::Export { case, tz } => self.export(cx, case, tz).await,
             Command::Queue => self.queue(cx).await,
+            Command::Flag { author, text } => self.flag(cx, &author, &text),
             Command::Case { case } => self.timeline(cx, &case).await,
             Command::Claim { case } => self.moderate(cx, &case, EventKind::Claimed).await,
             Command::Note { case, text } => {

@@ -201,6 +201,36 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
+    /// A member flagged a message: the moderators get who flagged whom, the link and a short
+    /// excerpt with any secret in it redacted (and what the scam patterns make of it); the
+    /// member gets a private thank-you.
+    pub(crate) fn flag(
+        &self,
+        cx: &Ctx<'_>,
+        author: &str,
+        text: &str,
+    ) -> Result<Outcome, EngineError> {
+        let excerpt: String = text.chars().take(300).collect();
+        let category = self.svc.scam.check(text).map(|m| m.category.key());
+        let notice = self.svc.render(
+            self.svc.default_locale,
+            PromptKey::ModNotice,
+            &context! {
+                what => "member_flagged",
+                name => cx.msg.actor.name,
+                platform => cx.msg.actor.user.platform().key(),
+                author => author,
+                link => cx.msg.link,
+                category => category,
+                excerpt => crate::core::secrets::redact(&excerpt),
+            },
+        )?;
+        let mut o = self.reply(cx, PromptKey::FlagThanks, context! {})?;
+        o.out
+            .push(Outgoing::fresh(None, Recipient::MODERATORS, notice));
+        Ok(o)
+    }
+
     /// A channel message offering "fund recovery", hacking or DMs: alert moderators with its
     /// link, and (as configured) warn in the channel and delete it.
     pub(crate) fn watch_channel(&self, cx: &Ctx<'_>) -> Result<Outcome, EngineError> {

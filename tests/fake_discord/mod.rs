@@ -847,3 +847,18 @@ pub fn posted(
     }
     m
 }
+
+/// "Report to moderators" (a message context-menu command) used on `target`.
+pub fn context_menu(id: u64, name: &str, target: Value, who: Value) -> Value {
+    let message = target["id"].as_str().unwrap_or_default().to_string();
+    let channel = target["channel_id"].clone();
+    json!({
+        "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 2,
+        "token": format!("itoken{id}"), "channel_id": channel,
+        "guild_id": GUILD.to_string(), "member": who,
+        "data": {"id": "2", "name": name, "type": 3, "target_id": message,
+                 "resolved": {"messages": {message.clone(): target}}},
+        "version": 1, "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
+        "attachment_size_limit": 8_388_608, "app_permissions": "0"
+    })
+}

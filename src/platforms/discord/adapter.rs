@@ -67,6 +67,32 @@ impl Shared {
     /// A slash command (or its options already read into `input`): deferred ephemerally at
     /// once, then handled as in a private chat.
     pub async fn command(&self, i: &CommandInteraction, input: Input) {
+        self.command_on(i, input, None).await;
+    }
+
+    /// "Report to moderators" on a message: the core hears who flagged what, with its link.
+    pub async fn flag(&self, i: &CommandInteraction, m: &Message) {
+        let author = m
+            .author
+            .global_name
+            .clone()
+            .unwrap_or_else(|| m.author.name.clone());
+        let link = i.guild_id.map(|g| {
+            format!(
+                "https://discord.com/channels/{}/{}/{}",
+                g.get(),
+                m.channel_id.get(),
+                m.id.get()
+            )
+        });
+        let input = Input::Command(crate::core::command::Command::Flag {
+            author,
+            text: m.content.clone(),
+        });
+        self.command_on(i, input, link).await;
+    }
+
+    async fn command_on(&self, i: &CommandInteraction, input: Input, link: Option<String>) {
         let t = Token {
             id: i.id.get(),
             token: &i.token,
@@ -92,7 +118,7 @@ impl Shared {
             input,
             id: Some(format!("discord:{}", i.id.get())),
             message: None,
-            link: None,
+            link,
             locale_hint: inbound::locale_hint(&i.locale),
         };
         self.handle(&t, &incoming, None).await;

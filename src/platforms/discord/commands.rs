@@ -77,8 +77,9 @@ pub fn all(svc: &Services) -> Vec<poise::Command<Data, Error>> {
         approve(),
         reject(),
         close(),
+        flag(),
     ];
-    for c in &mut commands {
+    for c in commands.iter_mut().filter(|c| c.slash_action.is_some()) {
         let describe = |locale: Locale| {
             let text = svc
                 .render(
@@ -406,6 +407,15 @@ pub async fn cancel(ctx: Ctx<'_>) -> Result<(), Error> {
 #[poise::command(slash_command)]
 pub async fn help(ctx: Ctx<'_>) -> Result<(), Error> {
     run(ctx, "help", &[]).await
+}
+
+/// Any member: flag a message for the moderators (a fake support account, a "recovery" offer).
+#[poise::command(context_menu_command = "Report to moderators")]
+pub async fn flag(ctx: Ctx<'_>, message: serenity::Message) -> Result<(), Error> {
+    if let poise::Context::Application(app) = ctx {
+        ctx.data().flag(app.interaction, &message).await;
+    }
+    Ok(())
 }
 
 /// Moderators: the open cases.
