@@ -225,6 +225,7 @@ pub fn discord(
     let Some(sink) = discord_sink(settings, clock.clone())? else {
         return Ok(None);
     };
+    let sink = sink.with_threads(store.clone());
     let mut engine = Engine::new(store.clone(), clock, svc);
     for w in wakes {
         engine = engine.waking(w.clone());

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use common::*;
-use fake_discord::{FakeDiscord, Fault, GUILD, TOKEN, button, member, posted, slash};
+use fake_discord::{FakeDiscord, Fault, GUILD, TOKEN, button, member, posted, slash, with_roles};
 use recourse::app::LogSink;
 use recourse::config::Settings;
 use recourse::core::case::CaseId;
@@ -282,8 +282,10 @@ const MO: u64 = 444_000_000_000_009;
 /// `recourse serve`'s Discord half: the adapter built by `app::discord`, its gateway running
 /// under its lease, and the outbox (on the injected clock) delivering what it wrote.
 struct Live {
+    url: String,
     store: SqlStore,
     clock: ManualClock,
+    scheduler: Scheduler<SqlStore>,
     delivery: Delivery<SqlStore, Router<LogSink>>,
     cancel: tokio_util::sync::CancellationToken,
     running: tokio::task::JoinHandle<()>,
@@ -304,7 +306,10 @@ fn live_settings(fake: &FakeDiscord) -> Settings {
 
 impl Live {
     async fn start(url: &str, fake: &FakeDiscord) -> Live {
-        let settings = live_settings(fake);
+        Live::with(url, live_settings(fake)).await
+    }
+
+    async fn with(url: &str, settings: Settings) -> Live {
         let store = SqlStore::open(url).await.expect("open store");
         let clock = ManualClock::fixed(start());
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
@@ -315,16 +320,20 @@ impl Live {
                 .expect("a token is set");
         let router =
             recourse::app::router(&settings, vec![(Platform::Discord, Arc::new(sink))]).unwrap();
+        let wake = Arc::new(Notify::new());
         let delivery =
-            Delivery::new(store.clone(), router, shared, Arc::new(Notify::new())).telling(svc);
+            Delivery::new(store.clone(), router, shared.clone(), wake.clone()).telling(svc.clone());
+        let scheduler = Scheduler::new(store.clone(), shared, svc, wake.clone(), wake);
         let cancel = tokio_util::sync::CancellationToken::new();
         let running = {
             let cancel = cancel.clone();
             tokio::spawn(async move { gateway.run(cancel).await })
         };
         Live {
+            url: url.to_string(),
             store,
             clock,
+            scheduler,
             delivery,
             cancel,
             running,
@@ -338,6 +347,35 @@ impl Live {
 
     async fn deliver(&self) {
         self.delivery.run_once(self.clock.now()).await.unwrap();
+    }
+
+    /// Waits until the adapter has recorded every answer it was sending in place (before the
+    /// clock jumps past their leases and the outbox would take them over).
+    async fn settled(&self) {
+        let deadline = tokio::time::Instant::now() + ANSWERED;
+        while unsent_answers(&self.url).await > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "answers never recorded"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Moves the clock by `d`, each step at its deadline, and delivers (once the answers in
+    /// hand are recorded).
+    async fn wait(&self, d: Duration) {
+        self.settled().await;
+        let target = self.clock.now() + d;
+        while let Some(at) = self.store.next_due_at().await.unwrap() {
+            if at > target {
+                break;
+            }
+            self.clock.advance_to(at);
+            self.scheduler.run_once(self.clock.now()).await.unwrap();
+        }
+        self.clock.advance_to(target);
+        self.deliver().await;
     }
 
     async fn stop(self) {
@@ -683,6 +721,147 @@ async fn a_secret_in_a_channel_is_deleted_and_never_kept_and_dms_hold_the_intake
     bot.stop().await;
 }
 
+const CASES: u64 = 555_000_000_000_020;
+const SUPPORT_ROLE: u64 = 333_000_000_000_008;
+const SAM: u64 = 444_000_000_000_011;
+
+async fn each_case_gets_a_private_thread_where_support_replies_stop_the_clock(url: &str) {
+    let fake = FakeDiscord::start().await;
+    let mut settings = live_settings(&fake);
+    settings.discord.case_channel = Some(CASES);
+    settings.discord.support_role = Some(SUPPORT_ROLE);
+    let bot = Live::with(url, settings).await;
+    fake.until_ready(READY).await;
+    let id = bot.next_id();
+    let options = [
+        ("wallet", "MetaMask"),
+        ("chain", "eth"),
+        ("tx", TX),
+        ("contacted", "now"),
+    ];
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(
+            id,
+            "report",
+            &options,
+            member(ANA, "ana", &[], 0),
+            HERE,
+            "en-US",
+        ),
+    );
+    let text: String = answers(&fake, id, 1)
+        .await
+        .iter()
+        .map(|a| a["content"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let case = case_id_in(&text).unwrap_or_else(|| panic!("no case ID in {text}"));
+    // The first step reaches the victim in a private, not invitable thread of the case channel.
+    bot.wait(Duration::hours(25)).await;
+    let threads = fake.threads_in(CASES);
+    assert_eq!(threads.len(), 1, "{threads:?}");
+    let (thread, made) = &threads[0];
+    assert_eq!(made["type"], 12);
+    assert_eq!(made["invitable"], false);
+    assert!(made["name"].as_str().unwrap().contains(&case));
+    assert!(fake.is_member(*thread, ANA), "the victim is in it");
+    assert!(
+        !fake.posts_to(*thread).is_empty(),
+        "the step is in the thread"
+    );
+    assert!(
+        fake.dm_of(ANA)
+            .is_none_or(|dm| fake.posts_to(dm).is_empty()),
+        "nothing in DMs: {:?}",
+        fake.dm_of(ANA).map(|dm| fake
+            .posts_to(dm)
+            .iter()
+            .map(|c| c.content())
+            .collect::<Vec<_>>())
+    );
+
+    // Support staff answer in the thread: the clock stops, the victim is told there.
+    let before = fake.posts_to(*thread).len();
+    let m = bot.next_id();
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        with_roles(
+            posted(
+                m,
+                *thread,
+                true,
+                SAM,
+                "sam_support",
+                "Hi Ana, we are looking at it now.",
+            ),
+            &[SUPPORT_ROLE],
+        ),
+    );
+    let t = *thread;
+    fake.until("the victim told in the thread", ANSWERED, |calls| {
+        calls
+            .iter()
+            .filter(|c| c.method == "POST" && c.status == 200 && c.channel() == Some(t))
+            .count()
+            > before
+    })
+    .await;
+    let told = fake.posts_to(*thread).last().unwrap().content();
+    assert!(told.contains("sam_support"), "{told}");
+    let sc = bot
+        .store
+        .load_case(&CaseId::parse(&case).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sc.case.replies.len(), 1);
+    assert!(sc.case.clock.since.is_none(), "the clock stopped");
+    // Someone without the role writing there is not support.
+    let m = bot.next_id();
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        posted(m, *thread, true, ANA, "ana", "thanks!"),
+    );
+
+    // No thread to be had (the server's limit): DMs, and the moderators are told.
+    fake.fail(
+        &format!("POST /channels/{CASES}/threads"),
+        Fault::Forbidden(160006),
+    );
+    let id = bot.next_id();
+    let bo = ANA + 1;
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(
+            id,
+            "report",
+            &options,
+            member(bo, "bo", &[], 0),
+            HERE,
+            "en-US",
+        ),
+    );
+    answers(&fake, id, 1).await;
+    bot.wait(Duration::hours(25)).await;
+    assert_eq!(fake.threads_in(CASES).len(), 1);
+    let dm = fake.dm_of(bo).expect("a DM instead");
+    assert!(!fake.posts_to(dm).is_empty());
+    let mods = fake.messages_in(MODS).join("\n");
+    assert!(mods.contains("could not open a private thread"), "{mods}");
+    let sc = bot
+        .store
+        .load_case(&CaseId::parse(&case).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        sc.case.replies.len(),
+        1,
+        "ana's words were not a support reply"
+    );
+    bot.stop().await;
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -713,4 +892,5 @@ both_backends!(
     a_slash_report_files_the_case_and_answers_only_the_victim,
     one_instance_holds_the_gateway_and_another_takes_over,
     a_secret_in_a_channel_is_deleted_and_never_kept_and_dms_hold_the_intake,
+    each_case_gets_a_private_thread_where_support_replies_stop_the_clock,
 );

@@ -92,6 +92,12 @@ pub enum Command {
     /// A member flags someone's message for the moderators (a fake support account, a
     /// "recovery" offer). Only platforms give it (Discord's message context menu): the link to
     /// the message is the input's [`crate::core::message::Incoming::link`].
+    /// Support staff answered the victim where the platform can tell (a member with the
+    /// configured support role writing in the case's Discord thread). Only platforms give it.
+    SupportReply {
+        case: CaseId,
+        text: String,
+    },
     Flag {
         /// Who wrote the flagged message, as the platform names them.
         author: String,

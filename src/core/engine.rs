@@ -478,6 +478,7 @@ impl<S: Store> Engine<S> {
             Command::Export { case, tz } => self.export(cx, case, tz).await,
             Command::Queue => self.queue(cx).await,
             Command::Flag { author, text } => self.flag(cx, &author, &text),
+            Command::SupportReply { case, text } => self.support_reply(cx, &case, text).await,
             Command::Case { case } => self.timeline(cx, &case).await,
             Command::Claim { case } => self.moderate(cx, &case, EventKind::Claimed).await,
             Command::Note { case, text } => {

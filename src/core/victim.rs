@@ -63,6 +63,34 @@ impl<S: Store> Engine<S> {
         )
     }
 
+    /// Support staff answered in the case's own place (the adapter established who they are):
+    /// the clock stops, the timeline records it, and the victim is told there. A closed or
+    /// unknown case: nothing.
+    pub(crate) async fn support_reply(
+        &self,
+        cx: &Ctx<'_>,
+        case: &CaseId,
+        text: String,
+    ) -> Result<Outcome, EngineError> {
+        let Some(sc) = self.store.load_case(case).await? else {
+            return Ok(Outcome::default());
+        };
+        if !sc.case.is_open() {
+            return Ok(Outcome::default());
+        }
+        let summary = Some(crate::core::secrets::redact(
+            &text.chars().take(500).collect::<String>(),
+        ));
+        let locale = sc.case.locale;
+        self.case_change(
+            &Ctx { locale, ..*cx },
+            sc,
+            vec![EventKind::SupportReplied { summary }],
+            PromptKey::Replied,
+            context! { by_support => cx.msg.actor.name },
+        )
+    }
+
     pub(crate) async fn unresolved(
         &self,
         cx: &Ctx<'_>,

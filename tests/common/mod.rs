@@ -410,3 +410,22 @@ pub async fn assert_consistent(app: &App, id: &str) {
         "case {id} differs from the fold of its events"
     );
 }
+
+/// Answers written for an adapter to send in place and not yet sent (or handed to the outbox).
+pub async fn unsent_answers(url: &str) -> i64 {
+    const Q: &str = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+                     AND meta LIKE '%\"answer\":true%'";
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(Q).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
+            .await
+            .unwrap();
+        let (n,): (i64,) = sqlx::query_as(Q).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    }
+}

@@ -112,6 +112,10 @@ struct State {
     tokens: HashMap<String, u64>,
     /// Follow-ups and `@original` edits per interaction token, in order: (flags, body).
     answers: HashMap<String, Vec<Value>>,
+    /// Threads: id → (parent channel, the body it was created with).
+    threads: HashMap<u64, (u64, Value)>,
+    /// (thread, user) added as members.
+    members: HashSet<(u64, u64)>,
 }
 
 pub struct FakeDiscord {
@@ -233,6 +237,23 @@ impl FakeDiscord {
                 );
             }
         }
+    }
+
+    /// The threads made under `parent`: (thread ID, the body it was created with).
+    pub fn threads_in(&self, parent: u64) -> Vec<(u64, Value)> {
+        let s = self.lock();
+        let mut t: Vec<(u64, Value)> = s
+            .threads
+            .iter()
+            .filter(|(_, (p, _))| *p == parent)
+            .map(|(id, (_, b))| (*id, b.clone()))
+            .collect();
+        t.sort_by_key(|(id, _)| *id);
+        t
+    }
+
+    pub fn is_member(&self, thread: u64, user: u64) -> bool {
+        self.lock().members.contains(&(thread, user))
     }
 
     /// Open gateway sessions.
@@ -516,9 +537,34 @@ fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value) -> Answer {
                 )),
             )
         }
+        ("POST", ["channels", c, "threads"]) => {
+            let parent: u64 = c.parse().unwrap_or(0);
+            s.next_id += 1;
+            let id = s.next_id;
+            s.threads.insert(id, (parent, body.clone()));
+            (
+                201,
+                vec![],
+                Some(
+                    json!({"id": id.to_string(), "type": 12, "parent_id": parent.to_string(),
+                    "name": body["name"], "guild_id": GUILD.to_string()}),
+                ),
+            )
+        }
+        ("PUT", ["channels", t, "thread-members", u]) => {
+            let key = (t.parse().unwrap_or(0), u.parse().unwrap_or(0));
+            s.members.insert(key);
+            (204, vec![], Some(Value::Null))
+        }
         ("GET", ["channels", c]) => {
             let channel: u64 = c.parse().unwrap_or(0);
-            let kind = if s.dms.contains_key(&channel) { 1 } else { 0 };
+            let kind = if s.dms.contains_key(&channel) {
+                1
+            } else if s.threads.contains_key(&channel) {
+                12
+            } else {
+                0
+            };
             (
                 200,
                 vec![],
@@ -861,4 +907,10 @@ pub fn context_menu(id: u64, name: &str, target: Value, who: Value) -> Value {
         "version": 1, "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
         "attachment_size_limit": 8_388_608, "app_permissions": "0"
     })
+}
+
+/// The same message, its author holding these roles.
+pub fn with_roles(mut m: Value, roles: &[u64]) -> Value {
+    m["member"]["roles"] = json!(roles.iter().map(|r| r.to_string()).collect::<Vec<_>>());
+    m
 }

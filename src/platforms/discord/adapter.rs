@@ -10,13 +10,15 @@ use serde_json::json;
 use serenity::all::{CommandInteraction, ComponentInteraction, Message, MessageFlags};
 
 use crate::config::DiscordSettings;
+use crate::core::case::CaseId;
+use crate::core::command::Command;
 use crate::core::engine::{Engine, Handled};
 use crate::core::identity::{ChatRef, MessageRef};
 use crate::core::message::{Incoming, Input, Op, Outgoing, Place, Recipient, Target};
 use crate::core::ports::{OutboxItem, Store};
 use crate::delivery::{SendError, Sink};
 use crate::platforms::discord::inbound::{self, Moderators};
-use crate::platforms::discord::sink::DiscordSink;
+use crate::platforms::discord::sink::{self, DiscordSink};
 use crate::store::SqlStore;
 
 /// Discord's interaction response types the adapter uses.
@@ -30,6 +32,8 @@ pub struct Shared {
     pub sink: DiscordSink,
     pub moderators: Moderators,
     pub moderator_channel: Option<u64>,
+    /// Members with this role writing in a case thread are support staff answering.
+    pub support_role: Option<u64>,
     /// The application's ID (from READY): follow-ups go to its webhook.
     pub application: OnceLock<u64>,
 }
@@ -56,6 +60,7 @@ impl Shared {
                 role: settings.moderator_role,
             },
             moderator_channel: settings.moderator_channel,
+            support_role: settings.support_role,
             application: OnceLock::new(),
         })
     }
@@ -121,7 +126,21 @@ impl Shared {
             link,
             locale_hint: inbound::locale_hint(&i.locale),
         };
-        self.handle(&t, &incoming, None).await;
+        let report = matches!(incoming.input, Input::Command(Command::Report(_)));
+        let handled = self.handle(&t, &incoming, None).await;
+        // A case reported from a server channel gets its thread there (unless a case channel
+        // is configured).
+        if report
+            && i.guild_id.is_some()
+            && let Some(h) = handled
+            && let Some(case) = h.out.iter().find_map(|o| o.case_id.clone())
+            && let Err(e) = self
+                .store
+                .put_setting(&sink::origin_key(&case), &i.channel_id.get().to_string())
+                .await
+        {
+            tracing::info!(error = %e, "could not note where a case was reported; its thread opens in the case channel or DMs");
+        }
     }
 
     /// A button: the press is acknowledged at once (the message stays as it is until the
@@ -190,12 +209,39 @@ impl Shared {
         let channel = m.channel_id.get();
         let roles = m.member.as_ref().map(|p| &p.roles[..]).unwrap_or_default();
         let moderator = self.moderators.has_role(m.guild_id, roles);
-        let place = if m.guild_id.is_none() {
+        let support = m.guild_id.is_some()
+            && self
+                .support_role
+                .is_some_and(|r| roles.contains(&serenity::all::RoleId::new(r)));
+        // Support staff writing in a case's thread answer the victim: the core hears it as
+        // such (and screens it like any text first).
+        let case = if support {
+            self.thread_case(channel).await
+        } else {
+            None
+        };
+        let mut place = if m.guild_id.is_none() {
             Place::Private
         } else if Some(channel) == self.moderator_channel {
             Place::Moderators
         } else {
             Place::Community
+        };
+        let input = match case {
+            Some(case)
+                if crate::core::secrets::assess(
+                    &m.content,
+                    crate::core::secrets::Field::FreeText,
+                ) == crate::core::secrets::Assessment::Clean =>
+            {
+                // The thread is private: the answer goes there.
+                place = Place::Private;
+                Input::Command(Command::SupportReply {
+                    case,
+                    text: m.content.clone(),
+                })
+            }
+            _ => Input::Text(m.content.clone()),
         };
         let here = MessageRef::Discord {
             channel,
@@ -205,7 +251,7 @@ impl Shared {
             actor: inbound::actor(&m.author, moderator),
             chat: ChatRef::Discord { channel },
             place,
-            input: Input::Text(m.content.clone()),
+            input,
             id: Some(format!("discord:message:{}", m.id.get())),
             message: Some(here.clone()),
             link: m.guild_id.map(|g| {
@@ -255,6 +301,21 @@ impl Shared {
         }
     }
 
+    /// The case a thread is for, if it is a case thread.
+    async fn thread_case(&self, channel: u64) -> Option<CaseId> {
+        match self
+            .store
+            .get_setting(&sink::thread_case_key(channel))
+            .await
+        {
+            Ok(v) => v.as_deref().and_then(CaseId::parse),
+            Err(e) => {
+                tracing::info!(error = %e, "cannot tell whether a channel is a case thread");
+                None
+            }
+        }
+    }
+
     async fn record(&self, key: &str, sent: Result<Option<MessageRef>, SendError>) {
         let recorded = match sent {
             Ok(r) => self.engine.answered(key, Ok(r)).await,
@@ -299,12 +360,21 @@ impl Shared {
         }
     }
 
-    async fn handle(&self, t: &Token<'_>, msg: &Incoming, pressed: Option<&MessageRef>) {
+    async fn handle(
+        &self,
+        t: &Token<'_>,
+        msg: &Incoming,
+        pressed: Option<&MessageRef>,
+    ) -> Option<Handled> {
         match self.engine.handle(msg).await {
-            Ok(h) => self.carry_out(t, msg, &h, pressed).await,
+            Ok(h) => {
+                self.carry_out(t, msg, &h, pressed).await;
+                Some(h)
+            }
             Err(e) => {
                 let text = self.engine.error_text(&e, msg);
                 self.say(t, text).await;
+                None
             }
         }
     }

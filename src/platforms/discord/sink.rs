@@ -19,10 +19,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::config::DiscordSettings;
+use crate::core::case::CaseId;
 use crate::core::clock::Clock;
 use crate::core::identity::{ChatRef, MessageRef, UserRef};
 use crate::core::message::{Attachment, Op, Recipient};
 use crate::core::ports::OutboxItem;
+use crate::core::ports::Store;
 use crate::delivery::{SendError, Sink};
 use crate::platforms::discord::render;
 
@@ -37,6 +39,8 @@ const CANNOT_DM: i64 = 50007;
 pub struct Channels {
     pub moderators: Option<u64>,
     pub public: Option<u64>,
+    /// Where case threads are opened (else the channel the report was made from).
+    pub cases: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -50,6 +54,11 @@ pub struct DiscordSink {
     waits: Arc<Mutex<Waits>>,
     /// Each person's DM channel, once Discord opened it.
     dms: Arc<Mutex<HashMap<u64, u64>>>,
+    /// Where each case's thread is (kept in the database's settings); without it the victim
+    /// is written to in their DMs.
+    store: Option<crate::store::SqlStore>,
+    /// Threads the victim was added to since this process started (adding is idempotent).
+    joined: Arc<Mutex<std::collections::HashSet<u64>>>,
 }
 
 impl std::fmt::Debug for DiscordSink {
@@ -100,11 +109,20 @@ impl DiscordSink {
             channels: Channels {
                 moderators: settings.moderator_channel,
                 public: settings.public_channel,
+                cases: settings.case_channel,
             },
             clock,
             waits: Arc::new(Mutex::new(Waits::default())),
             dms: Arc::new(Mutex::new(HashMap::new())),
+            store: None,
+            joined: Arc::new(Mutex::new(Default::default())),
         })
+    }
+
+    /// Victims hear about a case in its private thread, kept in this database.
+    pub fn with_threads(mut self, store: crate::store::SqlStore) -> DiscordSink {
+        self.store = Some(store);
+        self
     }
 
     fn waits(&self) -> std::sync::MutexGuard<'_, Waits> {
@@ -289,8 +307,147 @@ impl DiscordSink {
         Ok(matches!(got["type"].as_i64(), Some(1 | 3 | 12)))
     }
 
+    /// Where a message to a victim about a case goes: the case's private thread (opened on
+    /// the first message, the victim added), or their DMs where no thread can be had.
+    async fn victim_channel(&self, user: u64, case: &CaseId) -> Result<u64, Failure> {
+        let Some(store) = &self.store else {
+            return self.dm(user).await;
+        };
+        let unavailable = |e: crate::core::ports::StoreError| {
+            Failure::from(SendError::Retry(format!(
+                "the database did not answer: {e}"
+            )))
+        };
+        let thread = match store
+            .get_setting(&thread_key(case))
+            .await
+            .map_err(unavailable)?
+        {
+            Some(v) if v == NO_THREAD => return self.dm(user).await,
+            Some(v) => v.parse::<u64>().ok(),
+            None => None,
+        };
+        let thread = match thread {
+            Some(t) => t,
+            None => {
+                let origin = store
+                    .get_setting(&origin_key(case))
+                    .await
+                    .map_err(unavailable)?
+                    .and_then(|v| v.parse::<u64>().ok());
+                let Some(parent) = self.channels.cases.or(origin) else {
+                    return self.dm(user).await;
+                };
+                match self.open_thread(parent, case).await {
+                    Ok(t) => {
+                        store
+                            .put_setting(&thread_key(case), &t.to_string())
+                            .await
+                            .map_err(unavailable)?;
+                        store
+                            .put_setting(&thread_case_key(t), case.as_str())
+                            .await
+                            .map_err(unavailable)?;
+                        t
+                    }
+                    Err(f) if matches!(f.error, SendError::Permanent(_)) => {
+                        // No rights to make threads there, or the server's limit: DMs, and
+                        // the moderators are told why.
+                        let reason = f.error.to_string();
+                        tracing::warn!(case = %case, error = %reason, "cannot open a case thread; writing to the victim's DMs");
+                        store
+                            .put_setting(&thread_key(case), NO_THREAD)
+                            .await
+                            .map_err(unavailable)?;
+                        self.tell_moderators_no_thread(case, &reason).await;
+                        return self.dm(user).await;
+                    }
+                    Err(f) => return Err(f),
+                }
+            }
+        };
+        let added = self
+            .joined
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&thread);
+        if !added {
+            self.call(
+                reqwest::Method::PUT,
+                &format!("channel:{thread}"),
+                &format!("/channels/{thread}/thread-members/{user}"),
+                None,
+            )
+            .await?;
+            self.joined
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(thread);
+        }
+        Ok(thread)
+    }
+
+    /// A private thread for a case (not invitable: only the bot adds people).
+    async fn open_thread(&self, parent: u64, case: &CaseId) -> Result<u64, Failure> {
+        let got = self
+            .call(
+                reqwest::Method::POST,
+                &format!("threads:{parent}"),
+                &format!("/channels/{parent}/threads"),
+                Some(RequestBody::Json(json!({
+                    "name": format!("Case {case}"),
+                    "type": 12,
+                    "invitable": false,
+                    "auto_archive_duration": 10080,
+                }))),
+            )
+            .await
+            .map_err(|f| match (f.code, &f.error) {
+                // Too many active threads, or a 403 (no rights): will not get better by retrying.
+                (Some(160006 | 160007 | 50001 | 50013), _) | (_, SendError::Permanent(_)) => {
+                    Failure {
+                        error: SendError::Permanent(f.error.to_string()),
+                        code: f.code,
+                    }
+                }
+                _ => f,
+            })?;
+        snowflake(&got["id"]).ok_or_else(|| {
+            SendError::Retry("Discord made a thread without an ID".to_string()).into()
+        })
+    }
+
+    async fn tell_moderators_no_thread(&self, case: &CaseId, reason: &str) {
+        let Some(mods) = self.channels.moderators else {
+            return;
+        };
+        let text = format!(
+            "I could not open a private thread for case {case} ({reason}). The victim gets DMs instead. Check that I may create private threads in the case channel, and the server's limit on active threads."
+        );
+        let body = render::body(&text, &[], Some(&nonce(&format!("nothread:{case}"), 0)));
+        if let Err(f) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("channel:{mods}"),
+                &format!("/channels/{mods}/messages"),
+                Some(RequestBody::Json(body)),
+            )
+            .await
+        {
+            tracing::warn!(error = %f.error, "could not tell the moderators about a missing case thread");
+        }
+    }
+
     async fn send_new(&self, item: &OutboxItem) -> Result<Option<MessageRef>, Failure> {
-        let channel = self.channel_of(&item.to).await?;
+        let channel = match (&item.to, &item.case_id) {
+            (
+                Recipient::User {
+                    user: UserRef::Discord(user),
+                },
+                Some(case),
+            ) => self.victim_channel(*user, case).await?,
+            _ => self.channel_of(&item.to).await?,
+        };
         if item.meta.private
             && matches!(item.to, Recipient::Chat { .. })
             && !self.is_private_channel(channel).await?
@@ -527,6 +684,25 @@ fn render_parts(item: &OutboxItem) -> Vec<String> {
         }
         _ => crate::platforms::text::split(&item.text, render::MAX_TEXT),
     }
+}
+
+/// What the settings hold for a case that cannot have a thread.
+const NO_THREAD: &str = "dm";
+
+/// The settings key of a case's thread.
+pub fn thread_key(case: &CaseId) -> String {
+    format!("discord/thread/{case}")
+}
+
+/// The settings key of the case a thread is for.
+pub fn thread_case_key(thread: u64) -> String {
+    format!("discord/thread-case/{thread}")
+}
+
+/// The settings key of the channel a case was reported from (where its thread opens when no
+/// case channel is configured).
+pub fn origin_key(case: &CaseId) -> String {
+    format!("discord/origin/{case}")
 }
 
 /// The nonce of one part of one outbox row: the same on every retry, 24 characters (Discord
