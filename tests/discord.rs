@@ -862,6 +862,104 @@ async fn each_case_gets_a_private_thread_where_support_replies_stop_the_clock(ur
     bot.stop().await;
 }
 
+async fn report_without_options_opens_the_form_and_the_rest_follows_as_buttons(url: &str) {
+    let fake = FakeDiscord::start().await;
+    let bot = Live::start(url, &fake).await;
+    fake.until_ready(READY).await;
+    let ana = member(ANA, "ana", &[], 0);
+    // The form is the first response: a modal of text inputs only, nothing deferred before.
+    let id = bot.next_id();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        slash(id, "report", &[], ana.clone(), HERE, "en-US"),
+    );
+    let callback = format!("/interactions/{id}/");
+    fake.until("the form", ANSWERED, |calls| {
+        calls.iter().any(|c| c.path.contains(&callback))
+    })
+    .await;
+    assert_eq!(fake.callbacks(id), vec![9]);
+    let modal = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.path.contains(&format!("/interactions/{id}/")))
+        .unwrap();
+    let rows = modal.body["data"]["components"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r["components"][0]["type"] == 4));
+
+    // Submitted: what a form cannot hold is asked next, with buttons, ephemerally.
+    let id = bot.next_id();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake_discord::modal_submit(
+            id,
+            &[
+                ("wallet", "MetaMask"),
+                ("chain_amount", "eth 1200 USDT"),
+                ("evidence", TX),
+                ("noticed", ""),
+                ("contacted", "now"),
+            ],
+            ana.clone(),
+            HERE,
+        ),
+    );
+    let token = format!("itoken{id}");
+    let asked = answers(&fake, id, 1).await;
+    assert_eq!(fake.callbacks(id), vec![5]);
+    assert_eq!(asked[0]["flags"], 64);
+    let question = fake
+        .calls()
+        .into_iter()
+        .rfind(|c| c.path.contains(&token))
+        .unwrap();
+    let how = question
+        .buttons()
+        .into_iter()
+        .find(|(label, _)| label.to_lowercase().contains("approval"))
+        .unwrap_or_else(|| panic!("the how choices: {:?}", question.buttons()));
+    // Each answer by button: how it happened, then skip the country, then the language.
+    let mut on = question;
+    for pick in [Some(how.1), None, None] {
+        let token = match pick {
+            Some(t) => t,
+            None => {
+                let b = on.buttons();
+                b.iter()
+                    .find(|(l, _)| l == "Skip" || l == "English")
+                    .unwrap_or_else(|| panic!("{b:?} in {}", on.content()))
+                    .1
+                    .clone()
+            }
+        };
+        let press = bot.next_id();
+        fake.dispatch(
+            "INTERACTION_CREATE",
+            button(press, &token, &on, ana.clone()),
+        );
+        answers(&fake, press, 1).await;
+        let itoken = format!("itoken{press}");
+        on = fake
+            .calls()
+            .into_iter()
+            .rfind(|c| c.path.contains(&itoken))
+            .unwrap();
+    }
+    let text = on.content();
+    let case = case_id_in(&text).unwrap_or_else(|| panic!("no case in {text}"));
+    let cases = bot.store.cases_of(&UserRef::Discord(ANA)).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    let c = &cases[0].case;
+    assert_eq!(c.id.to_string(), case);
+    assert_eq!(c.report.wallet.as_deref(), Some("MetaMask"));
+    assert_eq!(c.report.amount.as_deref(), Some("1200 USDT"));
+    assert_eq!(c.report.txs.len(), 1);
+    assert_eq!(c.report.how.key(), "malicious_approval");
+    assert!(fake.posts_to(HERE).is_empty(), "nothing in the channel");
+    bot.stop().await;
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -893,4 +991,5 @@ both_backends!(
     one_instance_holds_the_gateway_and_another_takes_over,
     a_secret_in_a_channel_is_deleted_and_never_kept_and_dms_hold_the_intake,
     each_case_gets_a_private_thread_where_support_replies_stop_the_clock,
+    report_without_options_opens_the_form_and_the_rest_follows_as_buttons,
 );

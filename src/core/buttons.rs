@@ -155,7 +155,9 @@ impl<S: Store> Engine<S> {
             Place::Moderators if moderator || public_ok => return Ok(None),
             Place::Community if public_ok => return Ok(None),
             _ => match cmd {
-                Command::Report(_) | Command::Start { report: true } => "report",
+                Command::Report(_)
+                | Command::ReportForm { .. }
+                | Command::Start { report: true } => "report",
                 _ if moderator => "moderator",
                 _ => "case",
             },

@@ -92,6 +92,16 @@ pub enum Command {
     /// A member flags someone's message for the moderators (a fake support account, a
     /// "recovery" offer). Only platforms give it (Discord's message context menu): the link to
     /// the message is the input's [`crate::core::message::Incoming::link`].
+    /// A report form's answers (Discord's modal, which holds only text): filled in like the
+    /// one-line form, then the intake asks what a form cannot (how it happened, the country,
+    /// the language) with its buttons. Only platforms give it.
+    ReportForm {
+        fields: Vec<(ReportField, String)>,
+        /// "eth 1200 USDT": a chain first (if it reads as one), then the amount.
+        chain_amount: String,
+        /// Hashes and addresses together, each recognised by its shape.
+        evidence: String,
+    },
     /// Support staff answered the victim where the platform can tell (a member with the
     /// configured support role writing in the case's Discord thread). Only platforms give it.
     SupportReply {

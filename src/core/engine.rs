@@ -451,6 +451,11 @@ impl<S: Store> Engine<S> {
             }
             Command::Report(pairs) if pairs.is_empty() => self.start_intake(cx),
             Command::Report(pairs) => self.report_one_line(cx, pairs),
+            Command::ReportForm {
+                fields,
+                chain_amount,
+                evidence,
+            } => self.report_form(cx, fields, &chain_amount, &evidence),
             Command::Cancel => match intake {
                 Some(_) => {
                     let mut o = self.reply(cx, PromptKey::IntakeCancelled, context! {})?;

@@ -81,6 +81,10 @@ pub struct Intake {
     pub locale: Locale,
     pub report: Report,
     pub contact: Option<Contact>,
+    /// After a form (Discord's modal) answered the rest: the questions still to ask, in order;
+    /// then the report is complete. `None`: every question in turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<Vec<Question>>,
 }
 
 /// Why an answer was not taken; the engine words it.
@@ -124,6 +128,7 @@ impl Intake {
             locale,
             report: Report::default(),
             contact: None,
+            then: None,
         }
     }
 
@@ -133,6 +138,13 @@ impl Intake {
     }
 
     fn advance(&mut self) -> Step {
+        if let Some(rest) = &mut self.then {
+            if rest.is_empty() {
+                return Step::Complete;
+            }
+            self.question = rest.remove(0);
+            return Step::Ask;
+        }
         match self.question.next() {
             Some(q) => {
                 self.question = q;

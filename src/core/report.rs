@@ -152,13 +152,64 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    pub(crate) fn report_one_line(
+    /// A form's answers, then the questions a form cannot hold, asked in turn with buttons.
+    pub(crate) fn report_form(
         &self,
         cx: &Ctx<'_>,
         pairs: Vec<(ReportField, String)>,
+        chain_amount: &str,
+        evidence: &str,
     ) -> Result<Outcome, EngineError> {
         let mut i = Intake::new(cx.locale);
-        for (k, v) in pairs {
+        let mut pairs = pairs;
+        let (first, rest) = crate::core::command::split_first(chain_amount);
+        match crate::core::evidence::Chain::parse(first) {
+            Some(_) => {
+                pairs.push((ReportField::Chain, first.to_string()));
+                if !rest.is_empty() {
+                    pairs.push((ReportField::Amount, rest.to_string()));
+                }
+            }
+            None if !chain_amount.trim().is_empty() => {
+                pairs.push((ReportField::Amount, chain_amount.trim().to_string()))
+            }
+            None => {}
+        }
+        if let Err(o) = self.fill(cx, &mut i, &pairs)? {
+            return Ok(o);
+        }
+        if !evidence.trim().is_empty()
+            && let Err(invalid) = intake::add_evidence(&mut i.report, evidence)
+        {
+            return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
+        }
+        let given = |f: ReportField| pairs.iter().any(|(k, _)| *k == f);
+        let mut rest: Vec<Question> = [
+            (ReportField::How, Question::How),
+            (ReportField::Country, Question::Country),
+            (ReportField::Lang, Question::Language),
+        ]
+        .into_iter()
+        .filter(|(f, _)| !given(*f))
+        .map(|(_, q)| q)
+        .collect();
+        if rest.is_empty() {
+            return self.intake_next(cx, i, Step::Complete);
+        }
+        i.question = rest.remove(0);
+        i.then = Some(rest);
+        self.intake_next(cx, i, Step::Ask)
+    }
+
+    /// The fields of a one-line report or a form, answered as the intake would; `Err` with
+    /// the answer to a value that is not taken (nothing is filed).
+    fn fill(
+        &self,
+        cx: &Ctx<'_>,
+        i: &mut Intake,
+        pairs: &[(ReportField, String)],
+    ) -> Result<Result<(), Outcome>, EngineError> {
+        for (k, v) in pairs.iter().cloned() {
             let q = match k {
                 ReportField::Lang => Question::Language,
                 ReportField::Wallet => Question::Wallet,
@@ -176,7 +227,11 @@ impl<S: Store> Engine<S> {
                         Want::Address
                     };
                     if let Err(invalid) = intake::add_evidence_as(&mut i.report, &v, want) {
-                        return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
+                        return Ok(Err(self.reply(
+                            cx,
+                            invalid_key(&invalid),
+                            invalid_ctx(&invalid),
+                        )?));
                     }
                     continue;
                 }
@@ -186,7 +241,11 @@ impl<S: Store> Engine<S> {
             };
             i.question = q;
             if let Err(invalid) = i.answer(&v, cx.now) {
-                return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
+                return Ok(Err(self.reply(
+                    cx,
+                    invalid_key(&invalid),
+                    invalid_ctx(&invalid),
+                )?));
             }
         }
         // Evidence listed before `chain=` was checked against guessed chains; check again.
@@ -207,9 +266,25 @@ impl<S: Store> Engine<S> {
             for (items, want) in [(txs, Want::Tx), (addresses, Want::Address)] {
                 if let Err(invalid) = intake::add_evidence_as(&mut i.report, &items.join(" "), want)
                 {
-                    return self.reply(cx, invalid_key(&invalid), invalid_ctx(&invalid));
+                    return Ok(Err(self.reply(
+                        cx,
+                        invalid_key(&invalid),
+                        invalid_ctx(&invalid),
+                    )?));
                 }
             }
+        }
+        Ok(Ok(()))
+    }
+
+    pub(crate) fn report_one_line(
+        &self,
+        cx: &Ctx<'_>,
+        pairs: Vec<(ReportField, String)>,
+    ) -> Result<Outcome, EngineError> {
+        let mut i = Intake::new(cx.locale);
+        if let Err(o) = self.fill(cx, &mut i, &pairs)? {
+            return Ok(o);
         }
         let locale = i.locale;
         let mut o = self.open_case(&Ctx { locale, ..*cx }, locale, i.report, i.contact)?;

@@ -59,6 +59,15 @@ impl<S: Store> Engine<S> {
     ) -> Result<Option<Outcome>, EngineError> {
         let free = |t: &str| secrets::assess(t, Field::FreeText);
         let verdicts: Vec<Assessment> = match cmd {
+            Command::ReportForm {
+                fields,
+                chain_amount,
+                evidence,
+            } => fields
+                .iter()
+                .map(|(_, v)| free(v))
+                .chain([free(chain_amount), secrets::assess(evidence, Field::TxHash)])
+                .collect(),
             Command::Report(pairs) => pairs
                 .iter()
                 .map(|(k, v)| match k {

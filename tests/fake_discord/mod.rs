@@ -857,13 +857,22 @@ pub fn slash(
 
 /// A button pressed on a message in a server channel.
 pub fn button(id: u64, custom_id: &str, on: &Call, who: serde_json::Value) -> serde_json::Value {
-    let channel = on.channel().expect("a channel message");
+    // A channel message, or a follow-up (ephemeral, with its flags) in the interaction's channel.
+    let channel = on
+        .channel()
+        .or_else(|| {
+            on.answered["channel_id"]
+                .as_str()
+                .and_then(|c| c.parse().ok())
+        })
+        .expect("a message in a channel");
     let mut message = message(
         on.answered["id"].as_str().unwrap().parse().unwrap(),
         channel,
         &on.content(),
     );
     message["components"] = on.body["components"].clone();
+    message["flags"] = on.answered["flags"].clone();
     serde_json::json!({
         "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 3,
         "token": format!("itoken{id}"), "channel_id": channel.to_string(),
@@ -913,4 +922,20 @@ pub fn context_menu(id: u64, name: &str, target: Value, who: Value) -> Value {
 pub fn with_roles(mut m: Value, roles: &[u64]) -> Value {
     m["member"]["roles"] = json!(roles.iter().map(|r| r.to_string()).collect::<Vec<_>>());
     m
+}
+
+/// The report form submitted with these text fields (`custom_id`, value).
+pub fn modal_submit(id: u64, fields: &[(&str, &str)], who: Value, channel: u64) -> Value {
+    let rows: Vec<Value> = fields
+        .iter()
+        .map(|(k, v)| json!({"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}))
+        .collect();
+    json!({
+        "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 5,
+        "token": format!("itoken{id}"), "channel_id": channel.to_string(),
+        "guild_id": GUILD.to_string(), "member": who,
+        "data": {"custom_id": "recourse:report-form", "components": rows},
+        "version": 1, "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
+        "attachment_size_limit": 8_388_608, "app_permissions": "0"
+    })
 }

@@ -7,7 +7,10 @@
 use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
-use serenity::all::{CommandInteraction, ComponentInteraction, Message, MessageFlags};
+use serenity::all::{
+    ActionRowComponent, CommandInteraction, ComponentInteraction, Message, MessageFlags,
+    ModalInteraction,
+};
 
 use crate::config::DiscordSettings;
 use crate::core::case::CaseId;
@@ -36,6 +39,21 @@ pub struct Shared {
     pub support_role: Option<u64>,
     /// The application's ID (from READY): follow-ups go to its webhook.
     pub application: OnceLock<u64>,
+}
+
+/// A modal (Discord's `type` 9 response) and the report form's `custom_id`.
+const MODAL: u64 = 9;
+const FORM: &str = "recourse:report-form";
+
+/// Who used an interaction, where: what a command and a form have in common.
+struct From<'a> {
+    id: u64,
+    token: &'a str,
+    guild: Option<serenity::all::GuildId>,
+    channel: u64,
+    user: &'a serenity::all::User,
+    member: Option<&'a serenity::all::Member>,
+    locale: &'a str,
 }
 
 /// The interaction in hand: what its answers need.
@@ -98,45 +116,143 @@ impl Shared {
     }
 
     async fn command_on(&self, i: &CommandInteraction, input: Input, link: Option<String>) {
-        let t = Token {
+        let from = From {
             id: i.id.get(),
             token: &i.token,
+            guild: i.guild_id,
+            channel: i.channel_id.get(),
+            user: &i.user,
+            member: i.member.as_deref(),
+            locale: &i.locale,
+        };
+        self.ask(&from, input, link).await;
+    }
+
+    /// `/report` alone: the form (a modal, which must be the first response). What it cannot
+    /// hold (how it happened, the country, the language) the intake asks next, with buttons.
+    pub async fn report_form(&self, i: &CommandInteraction) {
+        self.open_form(i.id.get(), &i.token, &i.locale).await;
+    }
+
+    async fn open_form(&self, id: u64, token: &str, locale: &str) {
+        let svc = self.engine.services();
+        let locale = inbound::locale_hint(locale).unwrap_or(svc.default_locale);
+        let word = |k: &str| {
+            crate::platforms::text::truncate(
+                &crate::core::buttons::label(svc, locale, k, &minijinja::context! {}),
+                45,
+            )
+        };
+        let field = |id: &str, key: &str, style: u64, max: u64| {
+            json!({ "type": 1, "components": [{
+                "type": 4, "custom_id": id, "label": word(key), "style": style,
+                "required": false, "max_length": max,
+            }]})
+        };
+        let body = json!({ "type": MODAL, "data": {
+            "custom_id": FORM,
+            "title": word("form_title"),
+            "components": [
+                field("wallet", "form_wallet", 1, 200),
+                field("chain_amount", "form_chain_amount", 1, 200),
+                field("evidence", "form_evidence", 2, 1000),
+                field("noticed", "form_noticed", 1, 100),
+                field("contacted", "form_contacted", 1, 300),
+            ],
+        }});
+        if let Err(e) = self.sink.interaction_callback(id, token, body).await {
+            tracing::warn!(error = %e, "could not open the report form");
+        }
+    }
+
+    /// The report form submitted: its text fields to the core, which files what it can and
+    /// asks the rest.
+    pub async fn form_submitted(&self, m: &ModalInteraction) {
+        if m.data.custom_id != FORM {
+            return;
+        }
+        let mut values: Vec<(String, String)> = Vec::new();
+        for row in &m.data.components {
+            for c in &row.components {
+                if let ActionRowComponent::InputText(t) = c {
+                    values.push((t.custom_id.clone(), t.value.clone().unwrap_or_default()));
+                }
+            }
+        }
+        let take = |k: &str| {
+            values
+                .iter()
+                .find(|(id, _)| id == k)
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let fields = ["wallet", "noticed", "contacted"]
+            .into_iter()
+            .filter_map(|k| {
+                let v = take(k);
+                let f = crate::core::command::ReportField::parse(k)?;
+                (!v.is_empty()).then_some((f, v))
+            })
+            .collect();
+        let input = Input::Command(Command::ReportForm {
+            fields,
+            chain_amount: take("chain_amount"),
+            evidence: take("evidence"),
+        });
+        let from = From {
+            id: m.id.get(),
+            token: &m.token,
+            guild: m.guild_id,
+            channel: m.channel_id.get(),
+            user: &m.user,
+            member: m.member.as_ref(),
+            locale: &m.locale,
+        };
+        self.ask(&from, input, None).await;
+    }
+
+    /// A command or a form: deferred ephemerally at once, then handled as in a private chat.
+    async fn ask(&self, i: &From<'_>, input: Input, link: Option<String>) {
+        let t = Token {
+            id: i.id,
+            token: i.token,
         };
         if !self.defer(&t, DEFERRED_MESSAGE, true).await {
             return;
         }
-        let moderator = self
-            .moderators
-            .is_moderator(i.guild_id, i.member.as_deref());
+        let moderator = self.moderators.is_moderator(i.guild, i.member);
         let Some(chat) = self
-            .private_chat(i.guild_id.is_none(), i.channel_id.get(), i.user.id.get())
+            .private_chat(i.guild.is_none(), i.channel, i.user.id.get())
             .await
         else {
-            self.say_unavailable(&t, &inbound::actor(&i.user, moderator), &i.locale)
+            self.say_unavailable(&t, &inbound::actor(i.user, moderator), i.locale)
                 .await;
             return;
         };
         let incoming = Incoming {
-            actor: inbound::actor(&i.user, moderator),
+            actor: inbound::actor(i.user, moderator),
             chat,
             place: Place::Private,
             input,
-            id: Some(format!("discord:{}", i.id.get())),
+            id: Some(format!("discord:{}", i.id)),
             message: None,
             link,
-            locale_hint: inbound::locale_hint(&i.locale),
+            locale_hint: inbound::locale_hint(i.locale),
         };
-        let report = matches!(incoming.input, Input::Command(Command::Report(_)));
+        let report = matches!(
+            incoming.input,
+            Input::Command(Command::Report(_) | Command::ReportForm { .. })
+        );
         let handled = self.handle(&t, &incoming, None).await;
         // A case reported from a server channel gets its thread there (unless a case channel
         // is configured).
         if report
-            && i.guild_id.is_some()
+            && i.guild.is_some()
             && let Some(h) = handled
             && let Some(case) = h.out.iter().find_map(|o| o.case_id.clone())
             && let Err(e) = self
                 .store
-                .put_setting(&sink::origin_key(&case), &i.channel_id.get().to_string())
+                .put_setting(&sink::origin_key(&case), &i.channel.to_string())
                 .await
         {
             tracing::info!(error = %e, "could not note where a case was reported; its thread opens in the case channel or DMs");
@@ -147,6 +263,11 @@ impl Shared {
     /// answer replaces it), then handled where the message is: the moderators' channel, or
     /// privately (an ephemeral answer, a DM), or a community channel.
     pub async fn press(&self, c: &ComponentInteraction) {
+        // "Report privately": Discord has no link into a command; the form opens instead.
+        if c.data.custom_id == crate::platforms::discord::render::REPORT_BUTTON {
+            self.open_form(c.id.get(), &c.token, &c.locale).await;
+            return;
+        }
         let t = Token {
             id: c.id.get(),
             token: &c.token,

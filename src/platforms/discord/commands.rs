@@ -115,7 +115,12 @@ pub fn all(svc: &Services) -> Vec<poise::Command<Data, Error>> {
 async fn run(ctx: Ctx<'_>, name: &str, args: &[Option<String>]) -> Result<(), Error> {
     if let poise::Context::Application(app) = ctx {
         let input = if name == "report" {
-            inbound::report(&inbound::options(&app.interaction.data.options))
+            let options = inbound::options(&app.interaction.data.options);
+            if options.iter().all(|(_, v)| v.trim().is_empty()) {
+                ctx.data().report_form(app.interaction).await;
+                return Ok(());
+            }
+            inbound::report(&options)
         } else {
             inbound::command(name, args)
         };

@@ -188,6 +188,9 @@ async fn on_event(event: &serenity::FullEvent, data: &Data) -> Result<(), Error>
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(c),
         } => data.press(c).await,
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Modal(m),
+        } => data.form_submitted(m).await,
         serenity::FullEvent::Message { new_message } => data.message(new_message).await,
         _ => {}
     }
