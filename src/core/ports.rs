@@ -98,6 +98,34 @@ pub struct OutboxItem {
     pub target: Option<MessageRef>,
 }
 
+impl OutboxItem {
+    /// An answer in the shape a sink sends, before the outbox holds it as a row: what an
+    /// adapter sends in place. An edit or a delete of a known message targets it.
+    pub fn answer(o: &Outgoing) -> OutboxItem {
+        use crate::core::message::{Op, Target};
+        let target = match &o.meta.op {
+            Op::Edit {
+                target: Target::Message { message },
+            }
+            | Op::Delete {
+                target: Target::Message { message },
+            } => Some(message.clone()),
+            _ => None,
+        };
+        OutboxItem {
+            id: 0,
+            key: o.key.clone(),
+            case_id: o.case_id.clone(),
+            to: o.to.clone(),
+            text: o.text.clone(),
+            attachment: o.attachment.clone(),
+            meta: o.meta.clone(),
+            attempts: 0,
+            target,
+        }
+    }
+}
+
 /// Where the message an edit or a delete is about stands (see `Target::Row`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowState {

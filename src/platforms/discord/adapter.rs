@@ -397,7 +397,7 @@ impl Shared {
                         self.engine.error_text(&e, &incoming),
                     );
                     o.meta.reply_to = Some(here);
-                    if let Err(e) = self.sink.send(&as_item(&o)).await {
+                    if let Err(e) = self.sink.send(&OutboxItem::answer(&o)).await {
                         tracing::info!(error = %e, "could not tell the user about a failure");
                     }
                 }
@@ -417,7 +417,7 @@ impl Shared {
             }
         }
         for a in h.answers() {
-            let sent = self.sink.send(&as_item(a)).await;
+            let sent = self.sink.send(&OutboxItem::answer(a)).await;
             self.record(&a.key, sent).await;
         }
     }
@@ -514,7 +514,7 @@ impl Shared {
             return;
         }
         for a in h.answers() {
-            let mut item = as_item(a);
+            let mut item = OutboxItem::answer(a);
             let edits_pressed = matches!(
                 &a.meta.op,
                 Op::Edit { target: Target::Message { message } } if Some(message) == pressed
@@ -546,7 +546,7 @@ impl Shared {
         o.meta.private = true;
         if let Err(e) = self
             .sink
-            .followup(self.application(), t.token, &as_item(&o))
+            .followup(self.application(), t.token, &OutboxItem::answer(&o))
             .await
         {
             tracing::info!(error = %e, "could not tell the user about a failure");
@@ -619,29 +619,5 @@ impl Shared {
                 (name, c.id.to_string())
             })
             .collect()
-    }
-}
-
-/// An answer in the shape the sink sends (the outbox's row, before it is one).
-pub fn as_item(o: &Outgoing) -> OutboxItem {
-    let target = match &o.meta.op {
-        Op::Edit {
-            target: Target::Message { message },
-        }
-        | Op::Delete {
-            target: Target::Message { message },
-        } => Some(message.clone()),
-        _ => None,
-    };
-    OutboxItem {
-        id: 0,
-        key: o.key.clone(),
-        case_id: o.case_id.clone(),
-        to: o.to.clone(),
-        text: o.text.clone(),
-        attachment: o.attachment.clone(),
-        meta: o.meta.clone(),
-        attempts: 0,
-        target,
     }
 }

@@ -625,20 +625,10 @@ impl DiscordSink {
 
     async fn delete(&self, item: &OutboxItem) -> Result<Option<MessageRef>, Failure> {
         let (channel, message) = Self::target(item)?;
-        match self
-            .call(
-                reqwest::Method::DELETE,
-                &format!("delete:{channel}"),
-                &format!("/channels/{channel}/messages/{message}"),
-                None,
-            )
+        self.delete_message(channel, message)
             .await
-        {
-            Ok(_) => Ok(None),
-            // Already gone: what the delete wanted.
-            Err(f) if matches!(f.code, Some(UNKNOWN_MESSAGE | UNKNOWN_CHANNEL)) => Ok(None),
-            Err(f) => Err(f),
-        }
+            .map(|()| None)
+            .map_err(Failure::from)
     }
 }
 

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::TelegramSettings;
 use crate::core::engine::{Engine, EngineError, Handled};
 use crate::core::identity::{Locale, MessageRef};
-use crate::core::message::{Incoming, Notice, Op, Outgoing, Place, Target};
+use crate::core::message::{Incoming, Notice, Outgoing, Place};
 use crate::core::ports::{OutboxItem, Store};
 use crate::delivery::{SendError, Sink};
 use crate::platforms::telegram::inbound::{Inbound, Translated};
@@ -334,7 +334,7 @@ impl<S: Store> Telegram<S> {
                     callback = None;
                     self.engine.answered(&a.key, r.map(|()| None)).await
                 }
-                _ => match self.sink.send(&as_item(a)).await {
+                _ => match self.sink.send(&OutboxItem::answer(a)).await {
                     Ok(r) => self.engine.answered(&a.key, Ok(r)).await,
                     // A rate limit: the outbox sends it when Telegram said to.
                     Err(SendError::RetryAfter { after, reason }) => {
@@ -406,33 +406,9 @@ impl<S: Store> Telegram<S> {
             text,
         );
         o.meta.reply_to = t.incoming.message.clone();
-        if let Err(e) = self.sink.send(&as_item(&o)).await {
+        if let Err(e) = self.sink.send(&OutboxItem::answer(&o)).await {
             tracing::info!(error = %e, "could not tell the user about a failure");
         }
-    }
-}
-
-/// An answer in the shape the sink sends (the outbox's row, before it is one).
-fn as_item(o: &Outgoing) -> OutboxItem {
-    let target = match &o.meta.op {
-        Op::Edit {
-            target: Target::Message { message },
-        }
-        | Op::Delete {
-            target: Target::Message { message },
-        } => Some(message.clone()),
-        _ => None,
-    };
-    OutboxItem {
-        id: 0,
-        key: o.key.clone(),
-        case_id: o.case_id.clone(),
-        to: o.to.clone(),
-        text: o.text.clone(),
-        attachment: o.attachment.clone(),
-        meta: o.meta.clone(),
-        attempts: 0,
-        target,
     }
 }
 
