@@ -411,10 +411,11 @@ pub async fn assert_consistent(app: &App, id: &str) {
     );
 }
 
-/// Answers written for an adapter to send in place and not yet sent (or handed to the outbox).
+/// Answers an adapter holds to send in place, not yet sent nor handed to the outbox (a
+/// handed-over row has no lease).
 pub async fn unsent_answers(url: &str) -> i64 {
     const Q: &str = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
-                     AND meta LIKE '%\"answer\":true%'";
+                     AND lease_until IS NOT NULL AND meta LIKE '%\"answer\":true%'";
     if url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
         let (n,): (i64,) = sqlx::query_as(Q).fetch_one(&pool).await.unwrap();

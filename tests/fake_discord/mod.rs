@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -39,6 +41,8 @@ pub enum Fault {
     Drop,
     /// Create the message, then drop the connection without answering.
     LoseAnswer,
+    /// Answer as usual, this much later.
+    Slow(std::time::Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +112,8 @@ struct State {
     next_session: u64,
     /// Every IDENTIFY received (how many times a bot connected).
     identifies: usize,
+    /// The most sessions open at once.
+    most_sessions: usize,
     /// Interaction token → the channel the interaction came from (for follow-ups).
     tokens: HashMap<String, u64>,
     /// Follow-ups and `@original` edits per interaction token, in order: (flags, body).
@@ -261,6 +267,11 @@ impl FakeDiscord {
         self.lock().sessions.len()
     }
 
+    /// The most gateway sessions that were ever open at once.
+    pub fn most_sessions(&self) -> usize {
+        self.lock().most_sessions
+    }
+
     pub fn identifies(&self) -> usize {
         self.lock().identifies
     }
@@ -291,6 +302,16 @@ impl FakeDiscord {
             .iter()
             .filter(|c| c.method == "POST" && c.path.contains(&prefix))
             .filter_map(|c| c.body["type"].as_u64())
+            .collect()
+    }
+
+    /// The bodies of the interaction callbacks for one interaction, in order.
+    pub fn callback_bodies(&self, interaction: u64) -> Vec<Value> {
+        let prefix = format!("/interactions/{interaction}/");
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "POST" && c.path.contains(&prefix))
+            .map(|c| c.body)
             .collect()
     }
 
@@ -337,6 +358,19 @@ impl FakeDiscord {
             .collect();
         m.sort();
         m.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// The channels holding a message with exactly this content, one entry per message.
+    pub fn channels_with(&self, content: &str) -> Vec<u64> {
+        let s = self.lock();
+        let mut c: Vec<u64> = s
+            .messages
+            .iter()
+            .filter(|(_, t)| t.as_str() == content)
+            .map(|((c, _), _)| *c)
+            .collect();
+        c.sort();
+        c
     }
 
     /// The DM channel the fake opened for `user`.
@@ -388,9 +422,11 @@ pub fn message(id: u64, channel: u64, content: &str) -> Value {
 /// What one request is answered with: status, extra headers, body (None: drop).
 type Answer = (u16, Vec<(&'static str, String)>, Option<Value>);
 
-fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value) -> Answer {
-    let route = format!("{method} {}", path.trim_start_matches("/api/v10"));
-    let f = fault(st, &route);
+fn route(method: &str, path: &str) -> String {
+    format!("{method} {}", path.trim_start_matches("/api/v10"))
+}
+
+fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value, f: Option<Fault>) -> Answer {
     let mut lose = false;
     match f {
         Some(Fault::TooMany(s)) => {
@@ -435,7 +471,7 @@ fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value) -> Answer {
         }
         Some(Fault::Drop) => return (0, vec![], None),
         Some(Fault::LoseAnswer) => lose = true,
-        None => {}
+        Some(Fault::Slow(_)) | None => {}
     }
     let parts: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
     let mut s = lock(st);
@@ -625,7 +661,11 @@ async fn serve(
                 Some(json!({"message": "401: Unauthorized", "code": 0})),
             )
         } else {
-            answer(&st, &req.method, &req.path, &body)
+            let f = fault(&st, &route(&req.method, &req.path));
+            if let Some(Fault::Slow(d)) = f {
+                tokio::time::sleep(d).await;
+            }
+            answer(&st, &req.method, &req.path, &body, f)
         };
         lock(&st).calls.push(Call {
             method: req.method.clone(),
@@ -803,6 +843,7 @@ async fn gateway(
                         s.next_session += 1;
                         let id = s.next_session;
                         s.sessions.push((id, tx.clone()));
+                        s.most_sessions = s.most_sessions.max(s.sessions.len());
                         session = Some(id);
                         drop(s);
                         called.notify_waiters();
@@ -853,6 +894,23 @@ pub fn slash(
         "version": 1, "locale": locale, "guild_locale": "en-US", "entitlements": [],
         "attachment_size_limit": 8_388_608, "app_permissions": "0"
     })
+}
+
+/// An autocomplete request: `name` typed so far as `typed` into option `focused`, beside the
+/// `options` already filled.
+pub fn autocomplete(
+    id: u64,
+    command: &str,
+    options: &[(&str, &str)],
+    focused: (&str, &str),
+    who: Value,
+    channel: u64,
+) -> Value {
+    let mut v = slash(id, command, options, who, channel, "en-US");
+    v["type"] = json!(4);
+    let opts = v["data"]["options"].as_array_mut().unwrap();
+    opts.push(json!({"name": focused.0, "type": 3, "value": focused.1, "focused": true}));
+    v
 }
 
 /// A button pressed on a message in a server channel.

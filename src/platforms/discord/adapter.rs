@@ -27,6 +27,8 @@ use crate::store::SqlStore;
 /// Discord's interaction response types the adapter uses.
 const DEFERRED_MESSAGE: u64 = 5;
 const DEFERRED_UPDATE: u64 = 6;
+/// How long case suggestions may take (Discord drops an autocomplete answered after 3 s).
+const SUGGEST_WITHIN: std::time::Duration = std::time::Duration::from_millis(2000);
 
 /// Everything the adapter's handlers share (poise's user data).
 pub struct Shared {
@@ -584,17 +586,25 @@ impl Shared {
         moderator: bool,
         typed: &str,
     ) -> Vec<(String, String)> {
-        let found = if moderator {
-            self.store.queue(25).await
-        } else {
-            self.store
-                .cases_of(&crate::core::identity::UserRef::Discord(user))
-                .await
+        let found = async {
+            if moderator {
+                self.store.queue(25).await
+            } else {
+                self.store
+                    .cases_of(&crate::core::identity::UserRef::Discord(user))
+                    .await
+            }
         };
-        let cases = match found {
-            Ok(c) => c,
-            Err(e) => {
+        // Discord waits three seconds for suggestions: a slow database gets none, not a
+        // late answer Discord would refuse.
+        let cases = match tokio::time::timeout(SUGGEST_WITHIN, found).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
                 tracing::info!(error = %e, "no case suggestions: the database did not answer");
+                return Vec::new();
+            }
+            Err(_) => {
+                tracing::info!("no case suggestions: the database was too slow");
                 return Vec::new();
             }
         };
