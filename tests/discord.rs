@@ -330,8 +330,10 @@ async fn a_slash_report_files_the_case_and_answers_only_the_victim(url: &str) {
             .as_array()
             .unwrap()
             .iter()
-            .any(|c| c["name"] == "Report to moderators" && c["type"] == 3),
-        "the message context menu"
+            .any(|c| c["name"] == "Report to moderators"
+                && c["type"] == 3
+                && c["name_localizations"]["zh-CN"] == "举报给管理员"),
+        "the message context menu, with its Chinese name"
     );
     let id = bot.next_id();
     let ana = member(ANA, "ana", &[], 0);

@@ -46,6 +46,8 @@ pub const ZH_NAMES: &[(&str, &str)] = &[
     ("approve", "批准"),
     ("reject", "驳回"),
     ("close", "关闭"),
+    // The message context menu ("Report to moderators").
+    ("flag", "举报给管理员"),
 ];
 
 /// Discord's Chinese locales: both get the Chinese names and descriptions.
@@ -79,6 +81,19 @@ pub fn all(svc: &Services) -> Vec<poise::Command<Data, Error>> {
         close(),
         flag(),
     ];
+    let zh_name = |name: &str| {
+        ZH_NAMES.iter().find(|(n, _)| *n == name).map(|(_, zh)| {
+            ZH_LOCALES
+                .iter()
+                .map(|l| (Cow::Borrowed(*l), Cow::Borrowed(*zh)))
+                .collect()
+        })
+    };
+    for c in commands.iter_mut().filter(|c| c.slash_action.is_none()) {
+        if let Some(names) = zh_name(&c.name) {
+            c.name_localizations = Cow::Owned(names);
+        }
+    }
     for c in commands.iter_mut().filter(|c| c.slash_action.is_some()) {
         let describe = |locale: Locale| {
             let text = svc
@@ -99,13 +114,8 @@ pub fn all(svc: &Services) -> Vec<poise::Command<Data, Error>> {
                 .map(|l| (Cow::Borrowed(*l), Cow::Owned(zh.clone())))
                 .collect(),
         );
-        if let Some((_, name)) = ZH_NAMES.iter().find(|(n, _)| *n == c.name) {
-            c.name_localizations = Cow::Owned(
-                ZH_LOCALES
-                    .iter()
-                    .map(|l| (Cow::Borrowed(*l), Cow::Borrowed(*name)))
-                    .collect(),
-            );
+        if let Some(names) = zh_name(&c.name) {
+            c.name_localizations = Cow::Owned(names);
         }
     }
     commands

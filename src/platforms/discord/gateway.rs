@@ -171,12 +171,26 @@ async fn register(
     framework: &poise::Framework<Data, Error>,
     guild: Option<u64>,
 ) {
-    let commands = &framework.options().commands;
-    let done = match guild {
-        Some(g) => {
-            poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(g)).await
+    let mut builders = Vec::new();
+    for c in &framework.options().commands {
+        builders.extend(c.create_as_slash_command());
+        // poise 0.7 leaves a context menu's name untranslated; the localizations are added
+        // here.
+        if let Some(mut menu) = c.create_as_context_menu_command() {
+            for (locale, name) in c.name_localizations.iter() {
+                menu = menu.name_localized(locale.as_ref(), name.as_ref());
+            }
+            builders.push(menu);
         }
-        None => poise::builtins::register_globally(ctx, commands).await,
+    }
+    let done = match guild {
+        Some(g) => serenity::GuildId::new(g)
+            .set_commands(ctx, builders)
+            .await
+            .map(drop),
+        None => serenity::Command::set_global_commands(ctx, builders)
+            .await
+            .map(drop),
     };
     if let Err(e) = done {
         tracing::warn!(error = %e, "could not register the slash commands");
