@@ -1,7 +1,8 @@
 //! Discord interactions at their edges, with the real poise/serenity client against the fake:
 //! acknowledged within Discord's three seconds while the database stalls; autocomplete
 //! suggesting only the user's own cases; `/export` attaching the dossier's files; a follow-up
-//! refused (429, 500) reaching the DM once; and two real `recourse serve` processes on one
+//! refused (429, 500) reaching the DM once; a case thread whose creation answer was lost found
+//! again rather than made twice; and two real `recourse serve` processes on one
 //! PostgreSQL database, one holding the gateway, the other taking over after a `kill -9`.
 
 mod common;
@@ -407,7 +408,39 @@ async fn a_refused_follow_up_reaches_the_victims_dm_once(url: &str) {
     bot.stop().await;
 }
 
+async fn a_thread_whose_answer_was_lost_is_found_not_made_twice(url: &str) {
+    let fake = FakeDiscord::start().await;
+    let bot = Live::start(url, &fake).await;
+    fake.until_ready(READY).await;
+    let ana = member(ANA, "ana", &[], 0);
+    // Discord makes the thread, and the answer never arrives (as if the process died then).
+    fake.fail(&format!("POST /channels/{HERE}/threads"), Fault::LoseAnswer);
+    let case = file(
+        &bot,
+        &fake,
+        ana,
+        &[("wallet", "MetaMask"), ("contacted", "now")],
+    )
+    .await;
+    // The first message for the victim's thread: the next day's reminder.
+    bot.wait(Duration::hours(25)).await;
+    assert_eq!(fake.threads_in(HERE).len(), 1, "made once, its answer lost");
+    bot.wait(Duration::hours(2)).await;
+    let threads = fake.threads_in(HERE);
+    assert_eq!(threads.len(), 1, "found again, not made twice: {threads:?}");
+    let (thread, body) = &threads[0];
+    assert_eq!(body["name"], format!("Case {case}"));
+    assert!(fake.is_member(*thread, ANA), "the victim is added to it");
+    assert!(
+        fake.messages_in(*thread).iter().any(|m| m.contains(&case)),
+        "the victim's messages are there: {:?}",
+        fake.messages_in(*thread)
+    );
+    bot.stop().await;
+}
+
 both_backends!(
+    a_thread_whose_answer_was_lost_is_found_not_made_twice,
     interactions_are_acknowledged_while_the_database_stalls,
     autocomplete_suggests_the_users_own_cases_and_the_cores_lists,
     export_attaches_the_dossiers_two_files_privately,

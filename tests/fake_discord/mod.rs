@@ -578,6 +578,9 @@ fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value, f: Option<F
             s.next_id += 1;
             let id = s.next_id;
             s.threads.insert(id, (parent, body.clone()));
+            if lose {
+                return (0, vec![], None);
+            }
             (
                 201,
                 vec![],
@@ -585,6 +588,21 @@ fn answer(st: &Mutex<State>, method: &str, path: &str, body: &Value, f: Option<F
                     json!({"id": id.to_string(), "type": 12, "parent_id": parent.to_string(),
                     "name": body["name"], "guild_id": GUILD.to_string()}),
                 ),
+            )
+        }
+        ("GET", ["guilds", _, "threads", "active"]) => {
+            let threads: Vec<Value> = s
+                .threads
+                .iter()
+                .map(|(id, (parent, b))| {
+                    json!({"id": id.to_string(), "type": 12, "parent_id": parent.to_string(),
+                           "name": b["name"], "guild_id": GUILD.to_string()})
+                })
+                .collect();
+            (
+                200,
+                vec![],
+                Some(json!({"threads": threads, "members": []})),
             )
         }
         ("PUT", ["channels", t, "thread-members", u]) => {

@@ -41,6 +41,8 @@ pub struct Channels {
     pub public: Option<u64>,
     /// Where case threads are opened (else the channel the report was made from).
     pub cases: Option<u64>,
+    /// The server (where a thread made before is looked up).
+    pub guild: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -59,6 +61,8 @@ pub struct DiscordSink {
     store: Option<crate::store::SqlStore>,
     /// Threads the victim was added to since this process started (adding is idempotent).
     joined: Arc<Mutex<std::collections::HashSet<u64>>>,
+    /// This process, as the holder of the short lease under which a case's thread is opened.
+    holder: String,
 }
 
 impl std::fmt::Debug for DiscordSink {
@@ -110,12 +114,14 @@ impl DiscordSink {
                 moderators: settings.moderator_channel,
                 public: settings.public_channel,
                 cases: settings.case_channel,
+                guild: settings.guild,
             },
             clock,
             waits: Arc::new(Mutex::new(Waits::default())),
             dms: Arc::new(Mutex::new(HashMap::new())),
             store: None,
             joined: Arc::new(Mutex::new(Default::default())),
+            holder: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
         })
     }
 
@@ -313,15 +319,10 @@ impl DiscordSink {
         let Some(store) = &self.store else {
             return self.dm(user).await;
         };
-        let unavailable = |e: crate::core::ports::StoreError| {
-            Failure::from(SendError::Retry(format!(
-                "the database did not answer: {e}"
-            )))
-        };
         let thread = match store
             .get_setting(&thread_key(case))
             .await
-            .map_err(unavailable)?
+            .map_err(db_unavailable)?
         {
             Some(v) if v == NO_THREAD => return self.dm(user).await,
             Some(v) => v.parse::<u64>().ok(),
@@ -333,23 +334,13 @@ impl DiscordSink {
                 let origin = store
                     .get_setting(&origin_key(case))
                     .await
-                    .map_err(unavailable)?
+                    .map_err(db_unavailable)?
                     .and_then(|v| v.parse::<u64>().ok());
                 let Some(parent) = self.channels.cases.or(origin) else {
                     return self.dm(user).await;
                 };
-                match self.open_thread(parent, case).await {
-                    Ok(t) => {
-                        store
-                            .put_setting(&thread_key(case), &t.to_string())
-                            .await
-                            .map_err(unavailable)?;
-                        store
-                            .put_setting(&thread_case_key(t), case.as_str())
-                            .await
-                            .map_err(unavailable)?;
-                        t
-                    }
+                match self.thread_once(store, parent, case).await {
+                    Ok(t) => t,
                     Err(f) if matches!(f.error, SendError::Permanent(_)) => {
                         // No rights to make threads there, or the server's limit: DMs, and
                         // the moderators are told why.
@@ -358,7 +349,7 @@ impl DiscordSink {
                         store
                             .put_setting(&thread_key(case), NO_THREAD)
                             .await
-                            .map_err(unavailable)?;
+                            .map_err(db_unavailable)?;
                         self.tell_moderators_no_thread(case, &reason).await;
                         return self.dm(user).await;
                     }
@@ -385,6 +376,124 @@ impl DiscordSink {
                 .insert(thread);
         }
         Ok(thread)
+    }
+
+    /// Opens the case's thread once, however many instances and retries ask: one instance at
+    /// a time (a short lease per case), and a retry after an answer that was lost (or a crash
+    /// before the thread was noted) finds the thread made before instead of making another.
+    async fn thread_once(
+        &self,
+        store: &crate::store::SqlStore,
+        parent: u64,
+        case: &CaseId,
+    ) -> Result<u64, Failure> {
+        let lease = format!("discord/thread-open/{case}");
+        let now = self.clock.now();
+        let held = store
+            .hold_lease(
+                &lease,
+                &self.holder,
+                now + chrono::Duration::seconds(30),
+                now,
+            )
+            .await
+            .map_err(db_unavailable)?;
+        if !held {
+            return Err(SendError::RetryAfter {
+                after: Duration::from_secs(5),
+                reason: "another instance is opening the case's thread".to_string(),
+            }
+            .into());
+        }
+        let made = self.thread_once_held(store, parent, case).await;
+        if let Err(e) = store.drop_lease(&lease, &self.holder).await {
+            tracing::info!(error = %e, "could not hand back a case thread's lease; it runs out by itself");
+        }
+        made
+    }
+
+    async fn thread_once_held(
+        &self,
+        store: &crate::store::SqlStore,
+        parent: u64,
+        case: &CaseId,
+    ) -> Result<u64, Failure> {
+        // Another instance may have opened it meanwhile.
+        let noted = store
+            .get_setting(&thread_key(case))
+            .await
+            .map_err(db_unavailable)?;
+        if let Some(t) = noted.and_then(|v| v.parse::<u64>().ok()) {
+            return Ok(t);
+        }
+        let pending = format!("discord/thread-pending/{case}");
+        let tried = store
+            .get_setting(&pending)
+            .await
+            .map_err(db_unavailable)?
+            .is_some();
+        let found = if tried {
+            self.find_thread(parent, case).await?
+        } else {
+            None
+        };
+        let thread = match found {
+            Some(t) => t,
+            None => {
+                store
+                    .put_setting(&pending, &parent.to_string())
+                    .await
+                    .map_err(db_unavailable)?;
+                self.open_thread(parent, case).await?
+            }
+        };
+        store
+            .put_setting(&thread_key(case), &thread.to_string())
+            .await
+            .map_err(db_unavailable)?;
+        store
+            .put_setting(&thread_case_key(thread), case.as_str())
+            .await
+            .map_err(db_unavailable)?;
+        Ok(thread)
+    }
+
+    /// The case's thread under `parent` if an earlier attempt made it (the server's active
+    /// threads, by name).
+    async fn find_thread(&self, parent: u64, case: &CaseId) -> Result<Option<u64>, Failure> {
+        let guild = match self.channels.guild {
+            Some(g) => g,
+            None => {
+                let channel = self
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("channel:{parent}"),
+                        &format!("/channels/{parent}"),
+                        None,
+                    )
+                    .await?;
+                snowflake(&channel["guild_id"]).ok_or_else(|| {
+                    Failure::from(SendError::Retry(
+                        "Discord named no server for the case channel".to_string(),
+                    ))
+                })?
+            }
+        };
+        let active = self
+            .call(
+                reqwest::Method::GET,
+                &format!("guild:{guild}"),
+                &format!("/guilds/{guild}/threads/active"),
+                None,
+            )
+            .await?;
+        let name = format!("Case {case}");
+        Ok(active["threads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["name"] == name.as_str() && snowflake(&t["parent_id"]) == Some(parent))
+            .and_then(|t| snowflake(&t["id"])))
     }
 
     /// A private thread for a case (not invitable: only the bot adds people).
@@ -700,6 +809,12 @@ pub fn origin_key(case: &CaseId) -> String {
 pub fn nonce(key: &str, part: usize) -> String {
     let digest = Sha256::digest(format!("{key}#{part}").as_bytes());
     hex::encode(&digest[..12])
+}
+
+fn db_unavailable(e: crate::core::ports::StoreError) -> Failure {
+    Failure::from(SendError::Retry(format!(
+        "the database did not answer: {e}"
+    )))
 }
 
 fn snowflake(v: &Value) -> Option<u64> {
