@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Settings;
 use crate::core::authorities::Directory;
 use crate::core::clock::{Clock, SystemClock};
+use crate::core::company::Companies;
 use crate::core::engine::{Engine, Services};
 use crate::core::identity::Platform;
 use crate::core::ports::OutboxItem;
@@ -35,6 +36,7 @@ pub fn services(settings: &Settings) -> anyhow::Result<Services> {
         public_locale: settings.public_locale(),
         max_chars: settings.limits.max_message_chars,
         authorities: authorities(settings)?,
+        companies: companies(settings)?,
         scam: scam_patterns(settings)?,
         scam_policy: settings.scam.policy(),
         webhook: settings.webhook.enabled(),
@@ -62,6 +64,18 @@ fn authorities(settings: &Settings) -> anyhow::Result<Directory> {
         tracing::warn!(entry = e.index, name = ?e.name, problem = %e.problem, "authorities entry skipped");
     }
     Ok(directory)
+}
+
+/// The shipped company aliases plus the settings' file (`stats.companies`); a broken file
+/// stops the start, with its problem.
+fn companies(settings: &Settings) -> anyhow::Result<Companies> {
+    let mut companies = Companies::builtin();
+    if let Some(path) = &settings.stats.companies {
+        companies
+            .extend_from(&read_setting_file(path, "stats.companies")?)
+            .map_err(|e| anyhow::anyhow!("stats.companies {}: {e}", path.display()))?;
+    }
+    Ok(companies)
 }
 
 /// The shipped recovery-scam patterns plus the settings' extra file, likewise.

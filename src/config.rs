@@ -30,6 +30,8 @@ pub struct Settings {
     pub scam: ScamSettings,
     #[serde(default)]
     pub authorities: AuthoritiesSettings,
+    #[serde(default)]
+    pub stats: StatsSettings,
     /// The platforms' rate limits, which the outbox keeps to.
     #[serde(default)]
     pub delivery: crate::ratelimit::DeliverySettings,
@@ -111,6 +113,26 @@ impl Default for ScamSettings {
 pub struct AuthoritiesSettings {
     /// More entries, in the format of data/authorities.toml; they come first within their kind.
     pub extra: Option<PathBuf>,
+}
+
+/// Support-responsiveness figures per company.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatsSettings {
+    /// A company's figures are shown to everyone once it has this many cases.
+    pub min_cases: u32,
+    /// More company names and aliases, in the format of data/companies.toml; they win over
+    /// the shipped ones.
+    pub companies: Option<PathBuf>,
+}
+
+impl Default for StatsSettings {
+    fn default() -> Self {
+        StatsSettings {
+            min_cases: 5,
+            companies: None,
+        }
+    }
 }
 
 /// The Telegram adapter (`recourse serve` starts it when `token` is set).
@@ -410,6 +432,7 @@ impl Default for Settings {
             limits: Limits::default(),
             scam: ScamSettings::default(),
             authorities: AuthoritiesSettings::default(),
+            stats: StatsSettings::default(),
             delivery: crate::ratelimit::DeliverySettings::default(),
             discord: DiscordSettings::default(),
             telegram: TelegramSettings::default(),

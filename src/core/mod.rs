@@ -6,6 +6,7 @@ pub mod buttons;
 pub mod case;
 pub mod clock;
 pub mod command;
+pub mod company;
 pub mod dossier;
 pub mod engine;
 pub mod evidence;

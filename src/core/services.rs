@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::core::authorities::Directory;
 use crate::core::case::Case;
+use crate::core::company::Companies;
 use crate::core::engine::EngineError;
 use crate::core::identity::Locale;
 use crate::core::ladder::Ladder;
@@ -24,6 +25,8 @@ pub struct Services {
     pub public_locale: Locale,
     pub max_chars: usize,
     pub authorities: Directory,
+    /// Company names and aliases, for the figures per company.
+    pub companies: Companies,
     pub scam: ScamPatterns,
     pub scam_policy: ScamPolicy,
     /// `webhook.url` is set: escalations and moderator notices are mirrored to it.
