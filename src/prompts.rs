@@ -94,6 +94,11 @@ prompts! {
         ConsoleWaited => "console_waited",
         ConsoleDeleted => "console_deleted",
         FlagThanks => "flag_thanks",
+        ClusterNotice => "cluster_notice",
+        ClusterVictim => "cluster_victim",
+        Consent => "consent",
+        Clusters => "clusters",
+        Unlinked => "unlinked",
     ],
     partials: [
         "_macros",

@@ -180,6 +180,21 @@ impl<S: Store> Store for Timed<S> {
             .record_delivery_failure(case_id, to, error, now)
             .await
     }
+    async fn links_by_key(
+        &self,
+        keys: &[String],
+    ) -> StoreResult<Vec<crate::core::cluster::LinkRow>> {
+        self.inner.links_by_key(keys).await
+    }
+    async fn links_by_case(
+        &self,
+        cases: &[CaseId],
+    ) -> StoreResult<Vec<crate::core::cluster::LinkRow>> {
+        self.inner.links_by_case(cases).await
+    }
+    async fn shared_links(&self) -> StoreResult<Vec<crate::core::cluster::LinkRow>> {
+        self.inner.shared_links().await
+    }
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         self.inner.get_setting(key).await
     }

@@ -219,6 +219,10 @@ pub struct Report {
     pub txs: Vec<TxHash>,
     #[serde(default)]
     pub addresses: Vec<Address>,
+    /// Addresses the victim named as the thief's (`attacker=` in the one-line form): filed
+    /// labelled `attacker`, so they link the case to others naming them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attackers: Vec<Address>,
     pub noticed_at: Option<DateTime<Utc>>,
     pub country: Option<Country>,
 }
@@ -405,6 +409,14 @@ pub struct Case {
     pub evidence: Vec<EvidenceItem>,
     /// The number the next added item gets (numbers are never reused).
     pub next_evidence: u32,
+    /// How many cases its cluster had when the case was last told it joined one (0: never
+    /// in a cluster). See [`crate::core::cluster`].
+    #[serde(default)]
+    pub cluster_size: u32,
+    /// Whether the victim lets moderators include the case in a joint complaint; `None`
+    /// until they answer, which counts as no.
+    #[serde(default)]
+    pub joint_consent: Option<bool>,
 }
 
 impl Case {
@@ -457,6 +469,8 @@ impl Case {
             notes: 0,
             evidence: Vec::new(),
             next_evidence: 1,
+            cluster_size: 0,
+            joint_consent: None,
         };
         let values = (report.txs.iter().cloned().map(EvidenceValue::Tx))
             .map(|v| (v, EvidenceLabel::TheftTx))
@@ -464,8 +478,16 @@ impl Case {
                 report
                     .addresses
                     .iter()
+                    .filter(|a| !report.attackers.contains(a))
                     .cloned()
                     .map(|a| (EvidenceValue::Address(a), EvidenceLabel::Unlabeled)),
+            )
+            .chain(
+                report
+                    .attackers
+                    .iter()
+                    .cloned()
+                    .map(|a| (EvidenceValue::Address(a), EvidenceLabel::AttackerAddress)),
             );
         for (value, label) in values {
             case.add_evidence(value, label, ev.at, &ev.actor.name);
@@ -551,6 +573,15 @@ impl Case {
                 self.add_evidence(value.clone(), *label, ev.at, &ev.actor.name)
             }
             EventKind::EvidenceRemoved { number } => self.evidence.retain(|e| e.number != *number),
+            EventKind::EvidenceLabelled { number, label } => {
+                for e in self.evidence.iter_mut().filter(|e| e.number == *number) {
+                    e.label = *label;
+                }
+            }
+            EventKind::ClusterJoined { cases, .. } => self.cluster_size = *cases,
+            EventKind::JointConsent { yes } => self.joint_consent = Some(*yes),
+            // The store stops the address linking cases; the case's evidence is unchanged.
+            EventKind::Unlinked { .. } => {}
             EventKind::Resolved => self.end(CaseStatus::Resolved, ev.at),
             EventKind::Withdrawn => self.end(CaseStatus::Withdrawn, ev.at),
             EventKind::Closed { .. } => self.end(CaseStatus::Closed, ev.at),
@@ -634,6 +665,26 @@ pub enum EventKind {
     EvidenceRemoved {
         number: u32,
     },
+    EvidenceLabelled {
+        number: u32,
+        label: EvidenceLabel,
+    },
+    /// The case now shares a linking address with other cases (see [`crate::core::cluster`]).
+    ClusterJoined {
+        /// The shared address, as checked.
+        address: Address,
+        /// How many cases the cluster has with this one.
+        cases: u32,
+    },
+    /// The victim's answer on a joint complaint.
+    JointConsent {
+        yes: bool,
+    },
+    /// A moderator took the case out of its cluster: the address no longer links cases.
+    Unlinked {
+        address: Address,
+        reason: Option<String>,
+    },
     Resolved,
     Withdrawn,
     Closed {
@@ -667,6 +718,10 @@ impl EventKind {
             EventKind::LocaleChanged { .. } => "locale_changed",
             EventKind::EvidenceAdded { .. } => "evidence_added",
             EventKind::EvidenceRemoved { .. } => "evidence_removed",
+            EventKind::EvidenceLabelled { .. } => "evidence_labelled",
+            EventKind::ClusterJoined { .. } => "cluster_joined",
+            EventKind::JointConsent { .. } => "joint_consent",
+            EventKind::Unlinked { .. } => "unlinked",
             EventKind::Resolved => "resolved",
             EventKind::Withdrawn => "withdrawn",
             EventKind::Closed { .. } => "closed",

@@ -108,6 +108,22 @@ pub enum Command {
         case: CaseId,
         text: String,
     },
+    /// The victim's answer on joining their case to a joint complaint.
+    Consent {
+        case: Option<CaseId>,
+        yes: bool,
+    },
+    Clusters,
+    /// One cluster, named by its ID, a shared address, or one of its cases.
+    Cluster {
+        target: String,
+    },
+    /// Takes an address out of clustering (it no longer links cases in this community).
+    Unlink {
+        case: CaseId,
+        address: String,
+        reason: String,
+    },
     Flag {
         /// Who wrote the flagged message, as the platform names them.
         author: String,
@@ -127,13 +143,15 @@ pub enum ReportField {
     Asset,
     Tx,
     Address,
+    /// The thief's addresses: filed labelled `attacker`, so they link cases.
+    Attacker,
     Noticed,
     Contacted,
     Country,
 }
 
 impl ReportField {
-    pub const ALL: [ReportField; 11] = [
+    pub const ALL: [ReportField; 12] = [
         ReportField::Lang,
         ReportField::Wallet,
         ReportField::How,
@@ -142,6 +160,7 @@ impl ReportField {
         ReportField::Asset,
         ReportField::Tx,
         ReportField::Address,
+        ReportField::Attacker,
         ReportField::Noticed,
         ReportField::Contacted,
         ReportField::Country,
@@ -158,6 +177,7 @@ impl ReportField {
             ReportField::Asset => "asset",
             ReportField::Tx => "tx",
             ReportField::Address => "address",
+            ReportField::Attacker => "attacker",
             ReportField::Noticed => "noticed",
             ReportField::Contacted => "contacted",
             ReportField::Country => "country",
@@ -175,6 +195,7 @@ impl ReportField {
             "asset" => ReportField::Asset,
             "tx" | "txs" => ReportField::Tx,
             "address" | "addr" | "addresses" => ReportField::Address,
+            "attacker" | "thief" | "scammer" | "attackers" => ReportField::Attacker,
             "noticed" => ReportField::Noticed,
             "contacted" => ReportField::Contacted,
             "country" => ReportField::Country,
@@ -215,6 +236,7 @@ pub enum ParseError {
 /// Command names a moderator uses; listed in help and refused to others.
 pub const MODERATOR_COMMANDS: &[&str] = &[
     "queue", "case", "claim", "note", "hold", "resume", "advance", "approve", "reject", "close",
+    "clusters", "cluster", "unlink",
 ];
 
 /// The commands a platform's menu offers in each kind of place, in menu order (their
@@ -232,6 +254,7 @@ pub fn menu(place: crate::core::message::Place) -> &'static [&'static str] {
             "evidence",
             "export",
             "authorities",
+            "consent",
             "lang",
             "resolve",
             "withdraw",
@@ -241,7 +264,7 @@ pub fn menu(place: crate::core::message::Place) -> &'static [&'static str] {
         Place::Community => &["report", "authorities", "help"],
         Place::Moderators => &[
             "queue", "case", "note", "claim", "hold", "resume", "advance", "approve", "reject",
-            "close", "help",
+            "close", "clusters", "cluster", "unlink", "help",
         ],
     }
 }
@@ -419,6 +442,35 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
         "close" => {
             let (case, reason) = required_case(rest, "close")?;
             Command::Close { case, reason }
+        }
+        "consent" | "同意" => {
+            let (case, rest) = optional_case(rest);
+            let yes = match rest.trim().to_lowercase().as_str() {
+                "yes" | "y" | "ok" | "是" | "同意" | "可以" => true,
+                "no" | "n" | "否" | "不" | "不同意" => false,
+                _ => return Err(ParseError::Usage("consent")),
+            };
+            Command::Consent { case, yes }
+        }
+        "clusters" => Command::Clusters,
+        "cluster" => {
+            let target = split_first(rest).0.to_string();
+            if target.is_empty() {
+                return Err(ParseError::Usage("cluster"));
+            }
+            Command::Cluster { target }
+        }
+        "unlink" => {
+            let (case, tail) = required_case(rest, "unlink")?;
+            let (address, reason) = split_first(&tail);
+            if address.is_empty() {
+                return Err(ParseError::Usage("unlink"));
+            }
+            Command::Unlink {
+                case,
+                address: address.to_string(),
+                reason: reason.to_string(),
+            }
         }
         _ => return Err(ParseError::Unknown(name)),
     };

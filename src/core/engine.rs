@@ -261,9 +261,11 @@ impl<S: Store> Engine<S> {
             dialogue,
             locale: locale.map(|l| (locale_key(&msg.actor.user), l.key().to_string())),
         };
+        let mut joined = None;
         let out = match change {
             Some(mut change) => {
                 change.outgoing.extend(out);
+                joined = Some(self.join_cluster(&mut change).await?);
                 if self.svc.webhook {
                     let copies = webhook::mirror(
                         &change.outgoing,
@@ -296,6 +298,9 @@ impl<S: Store> Engine<S> {
         };
         for w in &self.wake {
             w.notify_one();
+        }
+        if let Some(joined) = joined.filter(|j| !j.others.is_empty()) {
+            self.tell_joined(joined, now).await;
         }
         Ok(Some(Handled {
             out,
@@ -482,6 +487,14 @@ impl<S: Store> Engine<S> {
             Command::Authorities { country } => self.authorities(cx, country).await,
             Command::Export { case, tz } => self.export(cx, case, tz).await,
             Command::Queue => self.queue(cx).await,
+            Command::Consent { case, yes } => self.consent(cx, case, yes).await,
+            Command::Clusters => self.clusters(cx).await,
+            Command::Cluster { target } => self.cluster(cx, &target).await,
+            Command::Unlink {
+                case,
+                address,
+                reason,
+            } => self.unlink(cx, &case, &address, reason).await,
             Command::Flag { author, text } => self.flag(cx, &author, &text),
             Command::SupportReply { case, text } => self.support_reply(cx, &case, text).await,
             Command::Case { case } => self.timeline(cx, &case).await,
@@ -678,6 +691,9 @@ pub(crate) fn moderator_command(cmd: &Command) -> Option<&'static str> {
         Command::Approve { .. } => "approve",
         Command::Reject { .. } => "reject",
         Command::Close { .. } => "close",
+        Command::Clusters => "clusters",
+        Command::Cluster { .. } => "cluster",
+        Command::Unlink { .. } => "unlink",
         _ => return None,
     })
 }

@@ -96,6 +96,21 @@ impl<S: Store> Engine<S> {
         };
         if let Some(existing) = sc.case.evidence.iter().find(|e| e.value == value) {
             let number = existing.number;
+            // Naming a label for an item already there relabels it (`/evidence add 0x… attacker`
+            // for an address the report filed unlabelled).
+            if let Some(label) = label.filter(|l| *l != existing.label) {
+                let kinds = vec![EventKind::EvidenceLabelled { number, label }];
+                let mut after = sc.case.clone();
+                after.apply(&cx.event(kinds[0].clone()));
+                let evidence = EvidenceView::of_case(&after);
+                return self.case_change(
+                    cx,
+                    sc,
+                    kinds,
+                    PromptKey::EvidenceDone,
+                    context! { action => "labelled", number => number, evidence => evidence },
+                );
+            }
             let ctx = self.case_ctx(
                 cx,
                 &sc.case,

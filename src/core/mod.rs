@@ -5,6 +5,8 @@ pub mod authorities;
 pub mod buttons;
 pub mod case;
 pub mod clock;
+pub mod cluster;
+pub mod cluster_cmd;
 pub mod command;
 pub mod company;
 pub mod dossier;

@@ -276,6 +276,21 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// The cluster index's rows naming any of these link keys ([`crate::core::cluster`]).
+    fn links_by_key(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<crate::core::cluster::LinkRow>>> + Send;
+    /// The cluster index's rows of these cases.
+    fn links_by_case(
+        &self,
+        cases: &[CaseId],
+    ) -> impl Future<Output = StoreResult<Vec<crate::core::cluster::LinkRow>>> + Send;
+    /// The cluster index's rows of every key two or more cases name.
+    fn shared_links(
+        &self,
+    ) -> impl Future<Output = StoreResult<Vec<crate::core::cluster::LinkRow>>> + Send;
+
     fn get_setting(&self, key: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
     fn put_setting(&self, key: &str, value: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }

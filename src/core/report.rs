@@ -235,6 +235,16 @@ impl<S: Store> Engine<S> {
                     }
                     continue;
                 }
+                ReportField::Attacker => {
+                    if let Err(invalid) = add_attackers(&mut i.report, &v) {
+                        return Ok(Err(self.reply(
+                            cx,
+                            invalid_key(&invalid),
+                            invalid_ctx(&invalid),
+                        )?));
+                    }
+                    continue;
+                }
                 ReportField::Noticed => Question::Noticed,
                 ReportField::Contacted => Question::Contacted,
                 ReportField::Country => Question::Country,
@@ -262,6 +272,9 @@ impl<S: Store> Engine<S> {
                 .drain(..)
                 .map(|a| a.as_str().to_string())
                 .collect();
+            let attackers: Vec<String> = (i.report.attackers.drain(..))
+                .map(|a| a.as_str().to_string())
+                .collect();
             i.report.chain = Some(chain);
             for (items, want) in [(txs, Want::Tx), (addresses, Want::Address)] {
                 if let Err(invalid) = intake::add_evidence_as(&mut i.report, &items.join(" "), want)
@@ -272,6 +285,13 @@ impl<S: Store> Engine<S> {
                         invalid_ctx(&invalid),
                     )?));
                 }
+            }
+            if let Err(invalid) = add_attackers(&mut i.report, &attackers.join(" ")) {
+                return Ok(Err(self.reply(
+                    cx,
+                    invalid_key(&invalid),
+                    invalid_ctx(&invalid),
+                )?));
             }
         }
         Ok(Ok(()))
@@ -417,4 +437,22 @@ pub(crate) fn invalid_ctx(invalid: &Invalid) -> Value {
         Invalid::Empty => context! { field => "empty", value => "" },
         Invalid::TooLong => context! { field => "too_long", value => "" },
     }
+}
+
+/// `attacker=`: addresses checked like `address=`, kept apart as the thief's.
+fn add_attackers(report: &mut crate::core::case::Report, text: &str) -> Result<(), Invalid> {
+    let mut found = crate::core::case::Report {
+        chain: report.chain,
+        ..Default::default()
+    };
+    intake::add_evidence_as(&mut found, text, Want::Address)?;
+    if report.chain.is_none() {
+        report.chain = found.chain;
+    }
+    for a in found.addresses {
+        if !report.attackers.contains(&a) {
+            report.attackers.push(a);
+        }
+    }
+    Ok(())
 }

@@ -47,6 +47,10 @@ const CASE_ROWS: &str = json_rows!(id text, reporter_platform text, reporter_id 
     status text, needs_decision boolean, silence_since bigint, next_due_at bigint,
     created_at bigint, updated_at bigint, version bigint, state text);
 const ID_ROWS: &str = json_rows!(id bigint);
+const LINK_ROWS: &str = json_rows!(link text, case_id text, address text, at bigint);
+const UNLINK_ROWS: &str =
+    json_rows!(link text, case_id text, reason text, by_name text, at bigint);
+const KEY_ROWS: &str = json_rows!(k text);
 const STEP_ROWS: &str = json_rows!(case_id text, step text, taken_at bigint);
 const EVENT_ROWS: &str =
     json_rows!(ord bigint, case_id text, at bigint, actor text, kind text, data text);
@@ -79,6 +83,30 @@ struct StepRow<'a> {
     case_id: &'a str,
     step: &'a str,
     taken_at: i64,
+}
+
+/// A case's linking address; a case with none has one row with an empty `link`, so that its
+/// old rows are still cleared.
+#[derive(serde::Serialize)]
+struct LinkWrite<'a> {
+    link: String,
+    case_id: &'a str,
+    address: String,
+    at: i64,
+}
+
+#[derive(serde::Serialize)]
+struct UnlinkWrite<'a> {
+    link: String,
+    case_id: &'a str,
+    reason: Option<&'a str>,
+    by_name: &'a str,
+    at: i64,
+}
+
+#[derive(serde::Serialize)]
+struct KeyRow<'a> {
+    k: &'a str,
 }
 
 #[derive(serde::Serialize)]
@@ -239,11 +267,107 @@ async fn write_batch(conn: &mut Conn, changes: &[Change], lease_ms: i64) -> R<Ve
         .execute(&mut *conn)
         .await?;
     }
+    write_links(conn, written()).await?;
     let out: Vec<(&Outgoing, DateTime<Utc>)> = written()
         .flat_map(|c| c.outgoing.iter().map(move |o| (o, c.at)))
         .collect();
     insert_outgoing(conn, &out, lease_ms).await?;
     Ok(saved)
+}
+
+/// Keeps the cluster index (`case_links`) in step with the evidence of the cases written, and
+/// records the addresses a moderator unlinked (which then link nothing).
+async fn write_links<'a>(conn: &mut Conn, written: impl Iterator<Item = &'a Change>) -> R<()> {
+    use crate::core::cluster;
+    use crate::core::case::EventKind;
+    let mut links = Vec::new();
+    let mut unlinks = Vec::new();
+    for ch in written {
+        for ev in &ch.events {
+            if let EventKind::Unlinked { address, reason } = &ev.kind {
+                unlinks.push(UnlinkWrite {
+                    link: cluster::link_key(address),
+                    case_id: ch.case.id.as_str(),
+                    reason: reason.as_deref(),
+                    by_name: &ev.actor.name,
+                    at: ms(ev.at),
+                });
+            }
+        }
+        if !ch.events.iter().any(|e| cluster::touches_links(&e.kind)) {
+            continue;
+        }
+        let id = ch.case.id.as_str();
+        links.push(LinkWrite {
+            link: String::new(),
+            case_id: id,
+            address: String::new(),
+            at: 0,
+        });
+        for (link, address) in cluster::linking(&ch.case) {
+            links.push(LinkWrite {
+                link,
+                case_id: id,
+                address: json(&address)?,
+                at: ms(ch.at),
+            });
+        }
+    }
+    if !links.is_empty() {
+        let data = rows(&links)?;
+        sqlx::query(&format!(
+            "DELETE FROM case_links WHERE case_id IN (SELECT x.case_id FROM {LINK_ROWS}) \
+             AND NOT EXISTS (SELECT 1 FROM {LINK_ROWS} \
+             WHERE x.case_id = case_links.case_id AND x.link = case_links.link)"
+        ))
+        .bind(&data)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(&format!(
+            "INSERT INTO case_links (link, case_id, address, linked_at) \
+             SELECT x.link, x.case_id, x.address, x.at FROM {LINK_ROWS} \
+             WHERE x.link <> '' AND NOT EXISTS (SELECT 1 FROM unlinked WHERE unlinked.link = x.link) \
+             ON CONFLICT DO NOTHING"
+        ))
+        .bind(&data)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !unlinks.is_empty() {
+        let data = rows(&unlinks)?;
+        sqlx::query(&format!(
+            "INSERT INTO unlinked (link, case_id, reason, by_name, at) \
+             SELECT x.link, x.case_id, x.reason, x.by_name, x.at FROM {UNLINK_ROWS} WHERE true \
+             ON CONFLICT DO NOTHING"
+        ))
+        .bind(&data)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(&format!(
+            "DELETE FROM case_links WHERE link IN (SELECT x.link FROM {UNLINK_ROWS})"
+        ))
+        .bind(&data)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn link_rows(found: &[<Db as sqlx::Database>::Row]) -> R<Vec<crate::core::cluster::LinkRow>> {
+    found
+        .iter()
+        .map(|row| {
+            let address: String = row.try_get("address")?;
+            let case: String = row.try_get("case_id")?;
+            Ok(crate::core::cluster::LinkRow {
+                link: row.try_get("link")?,
+                address: parse(&address)?,
+                case: CaseId::parse(&case)
+                    .ok_or_else(|| StoreError::Failed(anyhow::anyhow!("bad case id {case}")))?,
+                at: from_ms(row.try_get("linked_at")?),
+            })
+        })
+        .collect()
 }
 
 /// Writes the conversation's side of a change; false (and nothing written) if its input was
@@ -423,6 +547,43 @@ impl Backend {
         Ok(sqlx::query_scalar(VERSION_QUERY)
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    /// Index rows naming any of these link keys.
+    pub async fn links_by_key(&self, keys: &[String]) -> R<Vec<crate::core::cluster::LinkRow>> {
+        let keys: Vec<KeyRow> = keys.iter().map(|k| KeyRow { k }).collect();
+        let found = sqlx::query(&format!(
+            "SELECT link, case_id, address, linked_at FROM case_links \
+             WHERE link IN (SELECT x.k FROM {KEY_ROWS})"
+        ))
+        .bind(rows(&keys)?)
+        .fetch_all(&self.pool)
+        .await?;
+        link_rows(&found)
+    }
+
+    /// Index rows of these cases.
+    pub async fn links_by_case(&self, cases: &[CaseId]) -> R<Vec<crate::core::cluster::LinkRow>> {
+        let keys: Vec<KeyRow> = cases.iter().map(|c| KeyRow { k: c.as_str() }).collect();
+        let found = sqlx::query(&format!(
+            "SELECT link, case_id, address, linked_at FROM case_links \
+             WHERE case_id IN (SELECT x.k FROM {KEY_ROWS})"
+        ))
+        .bind(rows(&keys)?)
+        .fetch_all(&self.pool)
+        .await?;
+        link_rows(&found)
+    }
+
+    /// Index rows of every key two or more cases name: all clusters.
+    pub async fn shared_links(&self) -> R<Vec<crate::core::cluster::LinkRow>> {
+        let found = sqlx::query(
+            "SELECT link, case_id, address, linked_at FROM case_links WHERE link IN \
+             (SELECT link FROM case_links GROUP BY link HAVING COUNT(*) > 1)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        link_rows(&found)
     }
 
     pub async fn load_case(&self, id: &CaseId) -> R<Option<StoredCase>> {

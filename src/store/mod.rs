@@ -302,6 +302,21 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         dispatch!(self, b => b.record_delivery_failure(case_id, to, error, now).await)
     }
+    async fn links_by_key(
+        &self,
+        keys: &[String],
+    ) -> StoreResult<Vec<crate::core::cluster::LinkRow>> {
+        dispatch!(self, b => b.links_by_key(keys).await)
+    }
+    async fn links_by_case(
+        &self,
+        cases: &[CaseId],
+    ) -> StoreResult<Vec<crate::core::cluster::LinkRow>> {
+        dispatch!(self, b => b.links_by_case(cases).await)
+    }
+    async fn shared_links(&self) -> StoreResult<Vec<crate::core::cluster::LinkRow>> {
+        dispatch!(self, b => b.shared_links().await)
+    }
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         dispatch!(self, b => b.get_setting(key).await)
     }

@@ -43,6 +43,7 @@ pub fn full_events() -> Vec<Event> {
             )
             .unwrap(),
         ],
+        attackers: Vec::new(),
         addresses: vec![
             Address::parse(
                 Chain::Ethereum,

@@ -46,6 +46,10 @@ pub const ZH_NAMES: &[(&str, &str)] = &[
     ("approve", "批准"),
     ("reject", "驳回"),
     ("close", "关闭"),
+    ("consent", "联名同意"),
+    ("clusters", "案件群"),
+    ("cluster", "查看案件群"),
+    ("unlink", "取消关联"),
     // The message context menu ("Report to moderators").
     ("flag", "举报给管理员"),
 ];
@@ -79,6 +83,10 @@ pub fn all(svc: &Services) -> Vec<poise::Command<Data, Error>> {
         approve(),
         reject(),
         close(),
+        consent(),
+        clusters(),
+        cluster(),
+        unlink(),
         flag(),
     ];
     let zh_name = |name: &str| {
@@ -245,6 +253,10 @@ pub async fn report(
     #[description_localized("zh-CN", "地址（空格分隔）")]
     #[max_length = 1000]
     address: Option<String>,
+    #[description = "The thief's addresses (where the funds went)"]
+    #[description_localized("zh-CN", "盗币者地址（资金转入的地址）")]
+    #[max_length = 1000]
+    attacker: Option<String>,
     #[description = "When you noticed (2026-12-01 14:00, yesterday…)"]
     #[description_localized("zh-CN", "发现时间")]
     #[max_length = 100]
@@ -264,7 +276,7 @@ pub async fn report(
 ) -> Result<(), Error> {
     // Read from the interaction itself, under the option names the core knows.
     let _ = (
-        wallet, how, chain, amount, asset, tx, address, noticed, contacted, country, lang,
+        wallet, how, chain, amount, asset, tx, address, attacker, noticed, contacted, country, lang,
     );
     run(ctx, "report", &[]).await
 }
@@ -370,6 +382,73 @@ pub async fn authorities(
     country: Option<String>,
 ) -> Result<(), Error> {
     run(ctx, "authorities", &[country]).await
+}
+
+/// Whether moderators may include your case in a joint complaint.
+#[poise::command(slash_command)]
+pub async fn consent(
+    ctx: Ctx<'_>,
+    #[description = "yes or no"]
+    #[description_localized("zh-CN", "yes（同意）或 no（不同意）")]
+    answer: YesNo,
+    #[description = "Case ID"]
+    #[description_localized("zh-CN", "案件编号")]
+    #[autocomplete = "case_choices"]
+    case: Option<String>,
+) -> Result<(), Error> {
+    let answer = match answer {
+        YesNo::Yes => "yes",
+        YesNo::No => "no",
+    };
+    run(ctx, "consent", &[case, Some(answer.to_string())]).await
+}
+
+#[derive(Debug, poise::ChoiceParameter)]
+pub enum YesNo {
+    #[name = "yes"]
+    #[name_localized("zh-CN", "同意")]
+    Yes,
+    #[name = "no"]
+    #[name_localized("zh-CN", "不同意")]
+    No,
+}
+
+/// Moderators: cases that share an attacker address.
+#[poise::command(slash_command)]
+pub async fn clusters(ctx: Ctx<'_>) -> Result<(), Error> {
+    run(ctx, "clusters", &[]).await
+}
+
+/// Moderators: one cluster.
+#[poise::command(slash_command)]
+pub async fn cluster(
+    ctx: Ctx<'_>,
+    #[description = "Cluster ID, shared address or case ID"]
+    #[description_localized("zh-CN", "案件群编号、共用地址或案件编号")]
+    #[max_length = 200]
+    target: String,
+) -> Result<(), Error> {
+    run(ctx, "cluster", &[Some(target)]).await
+}
+
+/// Moderators: stop an address linking cases.
+#[poise::command(slash_command)]
+pub async fn unlink(
+    ctx: Ctx<'_>,
+    #[description = "Case ID"]
+    #[description_localized("zh-CN", "案件编号")]
+    #[autocomplete = "case_choices"]
+    case: String,
+    #[description = "The address"]
+    #[description_localized("zh-CN", "地址")]
+    #[max_length = 200]
+    address: String,
+    #[description = "Why (an exchange hot wallet, a popular contract…)"]
+    #[description_localized("zh-CN", "原因")]
+    #[max_length = 500]
+    reason: Option<String>,
+) -> Result<(), Error> {
+    run(ctx, "unlink", &[Some(case), Some(address), reason]).await
 }
 
 /// Choose the language.
