@@ -233,6 +233,35 @@ async fn consent_is_asked_recorded_and_unlink_takes_an_address_out(url: &str) {
     );
     let t = app.say(&mo, &format!("/case {h}")).await;
     assert!(t.contains("agreed to a joint complaint"), "{t}");
+    // Gus's dossier says a report shares his thief's address, and nothing of it.
+    let h_out = app.handle(&gus, "/export", true).await;
+    let md = h_out
+        .out
+        .iter()
+        .find_map(|o| {
+            o.attachment
+                .as_ref()
+                .filter(|a| a.filename.ends_with(".md"))
+        })
+        .expect("markdown dossier");
+    let section = md
+        .content
+        .split("## Other reports naming the same addresses")
+        .nth(1)
+        .expect("the section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    assert!(section.contains("1 other report names"), "{section}");
+    assert!(
+        section.contains(THIEF) && section.contains("did not agree"),
+        "{section}"
+    );
+    assert!(
+        !md.content.contains(&h) && !md.content.contains("hal"),
+        "{}",
+        md.content
+    );
 
     assert!(
         app.say(&hal, &format!("/unlink {h} {THIEF}"))

@@ -157,8 +157,9 @@ fn variants(key: PromptKey) -> Vec<Value> {
             .map(|e| context! { e => EventView::from(e) })
             .collect(),
         PromptKey::DossierMarkdown | PromptKey::DossierHtml | PromptKey::Export => vec![
-            context! { tz => Value::from(()), generated_local => Value::from(()) },
-            context! { tz => "Asia/Shanghai" },
+            context! { tz => Value::from(()), generated_local => Value::from(()), related => () },
+            context! { tz => "Asia/Shanghai", related => context! { others => 2, consent => (), shared => vec![context! { text => "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", url => "https://etherscan.io/address/0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed" }] } },
+            context! { tz => "Asia/Shanghai", related => context! { others => 1, consent => true, shared => Vec::<Value>::new() } },
         ],
         PromptKey::CommandMenu => {
             use recourse::core::message::Place;
@@ -186,6 +187,8 @@ fn variants(key: PromptKey) -> Vec<Value> {
                     "advance",
                     "close",
                     "case",
+                    "consent_yes",
+                    "consent_no",
                 ],
             );
             for k in recourse::core::case::TheftKind::ALL {
@@ -213,11 +216,58 @@ fn variants(key: PromptKey) -> Vec<Value> {
         PromptKey::GoPrivate => each("what", &["report", "moderator", "case"]),
         PromptKey::Offer => vec![context! { theft => true }, context! { theft => false }],
         PromptKey::ButtonStale => each("what", &["case", "intake", "expired"]),
+        PromptKey::ClusterNotice => {
+            let cluster = |totals: Vec<Value>| {
+                context! { cluster => cluster_view(totals), address => "0x5aAe…eAed" }
+            };
+            vec![
+                cluster(vec![context! { asset => "ETH", amount => "2" }]),
+                cluster(vec![]),
+            ]
+        }
+        PromptKey::ClusterVictim => vec![
+            context! { case => "RC-7K3MQ-9XT2H", others => 1, consent => () },
+            context! { case => "RC-7K3MQ-9XT2H", others => 4, consent => true },
+            context! { case => "RC-7K3MQ-9XT2H", others => 2, consent => false },
+        ],
+        PromptKey::Consent => vec![
+            context! { yes => true, again => false },
+            context! { yes => false, again => true },
+        ],
+        PromptKey::Clusters => vec![
+            context! { clusters => vec![cluster_view(vec![context! { asset => "USDT", amount => "5000" }])], one => true },
+            context! { clusters => vec![cluster_view(vec![])], one => false },
+            context! { clusters => Vec::<Value>::new(), one => false },
+            context! { unknown => "0x5aAe…eAed", one => true },
+        ],
+        PromptKey::Unlinked => vec![
+            context! { address => "0x5aAe…eAed" },
+            context! { missing => "0x5aAe…eAed" },
+        ],
         PromptKey::ConsoleAs => vec![
             context! { moderator => true },
             context! { moderator => false },
         ],
         _ => vec![context! {}],
+    }
+}
+
+/// A cluster as `/clusters` shows it.
+fn cluster_view(totals: Vec<Value>) -> Value {
+    context! {
+        id => "CL-9KWDQJ",
+        cases => 3,
+        consenting => 1,
+        shared => vec![context! { text => "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", short => "0x5aAe…eAed", url => "https://etherscan.io/address/0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed" }],
+        totals => totals,
+        platforms => vec!["telegram", "discord"],
+        oldest => "2026-11-20 09:30 UTC",
+        longest_silence => "3d 4h",
+        members => vec![
+            context! { id => "RC-7K3MQ-9XT2H", status => "open", silence => "3d 4h", platform => "telegram", consent => true, joined => "2026-11-20 09:30 UTC" },
+            context! { id => "RC-8NQNV-CTYTV", status => "resolved", silence => (), platform => "discord", consent => (), joined => "2026-11-21 09:30 UTC" },
+        ],
+        joins => vec![context! { at => "2026-11-20 09:30 UTC", case => "RC-7K3MQ-9XT2H", address => "0x5aAe…eAed" }],
     }
 }
 

@@ -146,7 +146,34 @@ fn cluster_view(cl: &Cluster, cases: &[&Case], locale: Locale, now: DateTime<Utc
     }
 }
 
+/// What a case's own dossier says of its cluster: how many other reports, which of the case's
+/// own addresses they share, and the victim's answer on a joint complaint. Nothing of the
+/// other cases.
+#[derive(Debug, Serialize)]
+pub struct Related {
+    others: usize,
+    shared: Vec<AddressView>,
+    consent: Option<bool>,
+}
+
 impl<S: Store> Engine<S> {
+    /// See [`Related`]; `None` when the case is in no cluster.
+    pub(crate) async fn related(&self, case: &Case) -> Result<Option<Related>, EngineError> {
+        let Some(cl) = self.cluster_of_case(&case.id).await? else {
+            return Ok(None);
+        };
+        let shared = cluster::linking(case)
+            .into_iter()
+            .filter(|(k, _)| cl.shared.iter().any(|(s, _)| s == k))
+            .map(|(_, a)| address_view(&a))
+            .collect();
+        Ok(Some(Related {
+            others: cl.cases.len().saturating_sub(1),
+            shared,
+            consent: case.joint_consent,
+        }))
+    }
+
     /// Every index row reachable from these keys and cases, following shared addresses.
     async fn reach(
         &self,

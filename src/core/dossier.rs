@@ -66,6 +66,7 @@ pub fn time_zone(
 }
 
 /// Renders the dossier of `case` in `locale`, with times in UTC and, if known, in `tz`.
+#[allow(clippy::too_many_arguments)] // each is a part of the document
 pub fn build(
     svc: &Services,
     case: &Case,
@@ -74,6 +75,7 @@ pub fn build(
     tz: Option<Tz>,
     locale: Locale,
     now: DateTime<Utc>,
+    related: Option<&crate::core::cluster_cmd::Related>,
 ) -> Result<Dossier, EngineError> {
     let messages: Vec<MessageView> = messages
         .iter()
@@ -102,6 +104,7 @@ pub fn build(
         generated => fmt_time(now),
         generated_local => tz.map(|tz| fmt_local(now, tz)),
         sha256 => SEAL_PLACEHOLDER,
+        related => related,
     };
     Ok(Dossier {
         markdown: seal(&svc.render(locale, PromptKey::DossierMarkdown, &ctx)?),

@@ -271,8 +271,16 @@ impl<S: Store> Engine<S> {
         let id = sc.case.id.clone();
         let events = self.store.events(&id).await?;
         let messages = self.store.case_messages(&id).await?;
+        let related = self.related(&sc.case).await?;
         let d = dossier::build(
-            &self.svc, &sc.case, &events, &messages, zone, cx.locale, cx.now,
+            &self.svc,
+            &sc.case,
+            &events,
+            &messages,
+            zone,
+            cx.locale,
+            cx.now,
+            related.as_ref(),
         )?;
         let ctx = self.case_ctx(cx, &sc.case, context! { tz => zone.map(|z| z.name()) });
         let mut outcome = self.reply(cx, PromptKey::Export, ctx)?;
