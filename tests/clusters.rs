@@ -315,7 +315,57 @@ async fn chinese_victims_hear_of_a_cluster_in_chinese(url: &str) {
     assert!(r.contains("谢谢"), "{r}");
 }
 
+/// Runs raw statements on the test database, as an older release would have left it.
+async fn exec(url: &str, statements: &[&str]) {
+    macro_rules! run {
+        ($pool:expr) => {{
+            let pool = $pool;
+            for s in statements {
+                sqlx::query(s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }};
+    }
+    if url.starts_with("postgres") {
+        run!(sqlx::PgPool::connect(url).await.unwrap())
+    } else {
+        run!(
+            sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
+                .await
+                .unwrap()
+        )
+    }
+}
+
+async fn cases_filed_before_the_index_are_indexed_once_at_start(url: &str) {
+    let (lea, max, mo) = (person("lea"), person("max"), moderator("mo"));
+    let (l, m) = {
+        let app = App::new(url).await;
+        let l = app
+            .report(&lea, &format!("chain=eth attacker={THIEF}"))
+            .await;
+        let m = app
+            .report(&max, &format!("chain=eth attacker={THIEF}"))
+            .await;
+        app.store.close().await;
+        (l, m)
+    };
+    // As a database from before migration 0005 would be, once migrated: no index rows.
+    exec(
+        url,
+        &[
+            "DELETE FROM case_links",
+            "DELETE FROM settings WHERE key = 'schema/case_links_backfilled'",
+        ],
+    )
+    .await;
+    let app = App::new(url).await;
+    let one = app.say(&mo, &format!("/cluster {l}")).await;
+    assert!(one.contains(&l) && one.contains(&m), "{one}");
+}
+
 both_backends!(
+    cases_filed_before_the_index_are_indexed_once_at_start,
     cases_naming_one_thief_join_directly_and_through_others,
     a_victims_own_address_never_links,
     consent_is_asked_recorded_and_unlink_takes_an_address_out,

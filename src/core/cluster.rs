@@ -90,16 +90,16 @@ pub fn added_links(after: &Case, events: &[Event]) -> Vec<(String, Address)> {
         .collect()
 }
 
-/// Whether a change's events can change which addresses a case links by (the store rewrites
-/// the case's index rows then).
-pub fn touches_links(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Reported { .. }
-            | EventKind::EvidenceAdded { .. }
-            | EventKind::EvidenceRemoved { .. }
-            | EventKind::EvidenceLabelled { .. }
-    )
+/// Whether a change's events can change which addresses `after` links by (the store rewrites
+/// the case's index rows then). A report or an addition with nothing linking changes nothing,
+/// so the common intake costs no extra statement.
+pub fn touches_links(after: &Case, kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Reported { .. } => !linking(after).is_empty(),
+        EventKind::EvidenceAdded { label, .. } => links(*label),
+        EventKind::EvidenceRemoved { .. } | EventKind::EvidenceLabelled { .. } => true,
+        _ => false,
+    }
 }
 
 /// A cluster: two or more cases joined by shared addresses.

@@ -294,7 +294,7 @@ async fn write_links<'a>(conn: &mut Conn, written: impl Iterator<Item = &'a Chan
                 });
             }
         }
-        if !ch.events.iter().any(|e| cluster::touches_links(&e.kind)) {
+        if !ch.events.iter().any(|e| cluster::touches_links(&ch.case, &e.kind)) {
             continue;
         }
         let id = ch.case.id.as_str();
@@ -984,6 +984,50 @@ impl Backend {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    /// Indexes the linking addresses of cases filed before the cluster index existed
+    /// (migration 0005), once per database; idempotent, so two instances starting together
+    /// do no harm.
+    pub async fn backfill_links(&self) -> R<()> {
+        const DONE: &str = "schema/case_links_backfilled";
+        if self.get_setting(DONE).await?.is_some() {
+            return Ok(());
+        }
+        let found = sqlx::query(
+            "SELECT state, version FROM cases WHERE state LIKE '%attacker_address%' \
+             OR state LIKE '%later_movement%' OR state LIKE '%exchange_deposit%'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let cases: Vec<StoredCase> = found.iter().map(stored).collect::<R<_>>()?;
+        let mut links = Vec::new();
+        for sc in &cases {
+            for (link, address) in crate::core::cluster::linking(&sc.case) {
+                links.push(LinkWrite {
+                    link,
+                    case_id: sc.case.id.as_str(),
+                    address: json(&address)?,
+                    at: ms(sc.case.created_at),
+                });
+            }
+        }
+        for chunk in links.chunks(1000) {
+            let _w = self.write_lock().await;
+            sqlx::query(&format!(
+                "INSERT INTO case_links (link, case_id, address, linked_at) \
+                 SELECT x.link, x.case_id, x.address, x.at FROM {LINK_ROWS} \
+                 WHERE NOT EXISTS (SELECT 1 FROM unlinked WHERE unlinked.link = x.link) \
+                 ON CONFLICT DO NOTHING"
+            ))
+            .bind(rows(chunk)?)
+            .execute(&self.pool)
+            .await?;
+        }
+        if !links.is_empty() {
+            tracing::info!(links = links.len(), "indexed the addresses of earlier cases");
+        }
+        self.put_setting(DONE, "1").await
     }
 
     pub async fn put_setting(&self, key: &str, value: &str) -> R<()> {

@@ -42,10 +42,15 @@ pub enum SqlStore {
 impl SqlStore {
     /// `postgres://…` selects PostgreSQL; `sqlite:…` or a plain file path selects SQLite.
     pub async fn open(url: &str) -> anyhow::Result<SqlStore> {
-        match SqlStore::sqlite_url(url) {
-            Some(url) => Ok(SqlStore::Sqlite(sqlite::Backend::open(&url).await?)),
-            None => Ok(SqlStore::Postgres(postgres::Backend::open(url).await?)),
+        let store = match SqlStore::sqlite_url(url) {
+            Some(url) => SqlStore::Sqlite(sqlite::Backend::open(&url).await?),
+            None => SqlStore::Postgres(postgres::Backend::open(url).await?),
+        };
+        match &store {
+            SqlStore::Sqlite(b) => b.backfill_links().await?,
+            SqlStore::Postgres(b) => b.backfill_links().await?,
         }
+        Ok(store)
     }
 
     /// With SQLite, claims the database for this process (see `sqlite::Backend::lock_process`);
