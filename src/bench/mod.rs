@@ -241,6 +241,30 @@ async fn run_on(url: &str, opts: &Options, progress: &impl Fn(&str)) -> anyhow::
     figures.info("intake_p50_ms", percentile(&mut samples, 50.0), "ms");
     figures.at_most("intake_p99_ms", percentile(&mut samples, 99.0), "ms", 5.0);
 
+    progress("cluster join: a /report naming the attacker address of an earlier one");
+    let pairs = (plan.intakes / 4).max(10);
+    let mut samples = Vec::with_capacity(pairs);
+    for i in 0..pairs {
+        let attacker = format!("0x{:040x}", 0xc1u128 << 120 | i as u128);
+        let first = report_message(8_000_000_000 + 2 * i as i64);
+        engine.handle(&with_attacker(first, &attacker)).await?;
+        let second = with_attacker(report_message(8_000_000_001 + 2 * i as i64), &attacker);
+        let t = Instant::now();
+        let handled = engine.handle(&second).await?;
+        samples.push(t.elapsed().as_secs_f64() * 1e3);
+        anyhow::ensure!(
+            handled.out.iter().any(|o| o.key.starts_with("cluster:")),
+            "the second report naming {attacker} joined no cluster"
+        );
+    }
+    figures.info("cluster_join_p50_ms", percentile(&mut samples, 50.0), "ms");
+    figures.at_most(
+        "cluster_join_p99_ms",
+        percentile(&mut samples, 99.0),
+        "ms",
+        10.0,
+    );
+
     progress(&format!("claims: a backlog of {} due steps", plan.backlog));
     let postgres = matches!(store, SqlStore::Postgres(_));
     let base = Utc::now() - chrono::Duration::hours(6);
@@ -346,6 +370,15 @@ fn report_message(user: i64) -> Incoming {
         link: None,
         locale_hint: None,
     }
+}
+
+/// The same report, naming the thief's address: it files the case into a cluster when an
+/// earlier report named it.
+fn with_attacker(mut msg: Incoming, attacker: &str) -> Incoming {
+    if let crate::core::message::Input::Text(t) = &mut msg.input {
+        t.push_str(&format!(" attacker={attacker}"));
+    }
+    msg
 }
 
 /// A real case, made by the engine from a `/report`, that seeding copies with new ids,
