@@ -37,6 +37,11 @@ pub fn services(settings: &Settings) -> anyhow::Result<Services> {
         max_chars: settings.limits.max_message_chars,
         authorities: authorities(settings)?,
         companies: companies(settings)?,
+        stats_min_cases: settings.stats.min_cases.max(1),
+        stats_monthly: settings
+            .stats
+            .monthly_post
+            .then(|| settings.stats.monthly_time()),
         scam: scam_patterns(settings)?,
         scam_policy: settings.scam.policy(),
         webhook: settings.webhook.enabled(),

@@ -124,6 +124,11 @@ pub struct StatsSettings {
     /// More company names and aliases, in the format of data/companies.toml; they win over
     /// the shipped ones.
     pub companies: Option<PathBuf>,
+    /// Draft a "support responsiveness" public post on the 1st of each month, for moderator
+    /// approval.
+    pub monthly_post: bool,
+    /// When on the 1st (UTC, `HH:MM`).
+    pub monthly_at: String,
 }
 
 impl Default for StatsSettings {
@@ -131,7 +136,17 @@ impl Default for StatsSettings {
         StatsSettings {
             min_cases: 5,
             companies: None,
+            monthly_post: false,
+            monthly_at: "09:00".into(),
         }
+    }
+}
+
+impl StatsSettings {
+    /// `monthly_at` as a time (checked by `Settings::validate`).
+    pub fn monthly_time(&self) -> chrono::NaiveTime {
+        chrono::NaiveTime::parse_from_str(self.monthly_at.trim(), "%H:%M")
+            .unwrap_or_else(|_| chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default())
     }
 }
 
@@ -473,6 +488,12 @@ impl Settings {
         settings.webhook.validate()?;
         settings.telegram.validate()?;
         settings.discord.validate()?;
+        if chrono::NaiveTime::parse_from_str(settings.stats.monthly_at.trim(), "%H:%M").is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "stats.monthly_at must be a time of day as HH:MM (UTC), not {:?}",
+                settings.stats.monthly_at
+            )));
+        }
         if settings.limits.max_message_chars < 200 {
             return Err(ConfigError::Invalid(
                 "limits.max_message_chars must be at least 200".to_string(),

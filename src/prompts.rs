@@ -99,6 +99,13 @@ prompts! {
         Consent => "consent",
         Clusters => "clusters",
         Unlinked => "unlinked",
+        Joint => "joint",
+        JointLetter => "joint_letter",
+        JointReport => "joint_report",
+        JointVictim => "joint_victim",
+        Stats => "stats",
+        StatsPost => "stats_post",
+        StatsNotice => "stats_notice",
     ],
     partials: [
         "_macros",
@@ -110,6 +117,7 @@ prompts! {
         "_complaint_letter",
         "_authority_report",
         "_case_summary",
+        "_joint_cases",
         "_freeze_request",
     ]
 }

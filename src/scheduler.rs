@@ -29,6 +29,8 @@ pub struct Scheduler<S: Store> {
     delivery: Arc<Notify>,
     /// Passes of the run loop so far (for health checks and tests).
     passes: std::sync::atomic::AtomicU64,
+    /// The month whose post was drafted or found drafted.
+    monthly_done: std::sync::Mutex<String>,
 }
 
 impl<S: Store> Scheduler<S> {
@@ -46,6 +48,7 @@ impl<S: Store> Scheduler<S> {
             wake,
             delivery,
             passes: std::sync::atomic::AtomicU64::new(0),
+            monthly_done: std::sync::Mutex::new(String::new()),
         }
     }
 
@@ -66,6 +69,7 @@ impl<S: Store> Scheduler<S> {
         now: DateTime<Utc>,
         cancel: &CancellationToken,
     ) -> Result<usize, StoreError> {
+        self.monthly(now).await;
         let mut steps = 0;
         // Each batch either takes a step or moves a deadline past `now`, so this ends; the
         // bound only guards against a bug turning it into a spin.
@@ -92,6 +96,35 @@ impl<S: Store> Scheduler<S> {
     }
 
     /// Runs until cancelled.
+    /// Drafts the monthly support-responsiveness post when it is due (once per month, across
+    /// instances); a failure is logged and tried again on the next pass.
+    async fn monthly(&self, now: DateTime<Utc>) {
+        let month = now.format("%Y-%m").to_string();
+        if self
+            .monthly_done
+            .lock()
+            .map(|m| *m == month)
+            .unwrap_or(false)
+        {
+            return;
+        }
+        match crate::core::stats_cmd::monthly_post(&self.svc, &self.store, now).await {
+            Ok(drafted) => {
+                if drafted {
+                    self.delivery.notify_one();
+                }
+                // Looked at once it was due: nothing more to do until the next month (the
+                // store refuses a second draft anyway).
+                if (drafted || crate::core::stats_cmd::monthly_settled(&self.svc, now))
+                    && let Ok(mut m) = self.monthly_done.lock()
+                {
+                    *m = month;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "monthly post not drafted"),
+        }
+    }
+
     pub async fn run(&self, cancel: CancellationToken) {
         let mut health = Health::new("scheduler");
         loop {

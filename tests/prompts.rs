@@ -236,6 +236,10 @@ fn variants(key: PromptKey) -> Vec<Value> {
         ],
         PromptKey::Clusters => vec![
             context! { clusters => vec![cluster_view(vec![context! { asset => "USDT", amount => "5000" }])], one => true },
+            context! { clusters => vec![cluster_view(vec![])], one => true, joints => vec![
+                context! { id => "JC-7K3MQ9XT", status => "pending", at => "2026-11-20 09:30 UTC", by => "mo (discord)", decided_at => (), decided_by => (), reason => (), cases => 2 },
+                context! { id => "JC-7K3MQ9XU", status => "rejected", at => "2026-11-20 09:30 UTC", by => "mo (discord)", decided_at => "2026-11-21 09:30 UTC", decided_by => "ann (telegram)", reason => "wrong address", cases => 2 },
+            ] },
             context! { clusters => vec![cluster_view(vec![])], one => false },
             context! { clusters => Vec::<Value>::new(), one => false },
             context! { unknown => "0x5aAe…eAed", one => true },
@@ -243,6 +247,89 @@ fn variants(key: PromptKey) -> Vec<Value> {
         PromptKey::Unlinked => vec![
             context! { address => "0x5aAe…eAed" },
             context! { missing => "0x5aAe…eAed" },
+        ],
+        PromptKey::Joint => {
+            let joint = |status: &str, reason: Option<&str>| {
+                context! {
+                    id => "JC-7K3MQ9XT", status => status, at => "2026-11-20 09:30 UTC",
+                    by => "mo (discord)", cases => 2,
+                    decided_at => (status != "pending").then_some("2026-11-21 10:00 UTC"),
+                    decided_by => (status != "pending").then_some("ann (telegram)"),
+                    reason => reason,
+                }
+            };
+            vec![
+                context! { what => "unknown", target => "CL-XXXXXX" },
+                context! { what => "pending", joint => joint("pending", None), cluster => "CL-9KWDQJ" },
+                context! { what => "none_consenting", cluster => "CL-9KWDQJ", cases => 3 },
+                context! { what => "drafted", joint => joint("pending", None), cluster => "CL-9KWDQJ", cases => 3 },
+                context! { what => "notice", joint => joint("pending", None), cluster => "CL-9KWDQJ", cases => 3, listed => vec!["RC-7K3MQ-9XT2H", "RC-00000-11111"] },
+                context! { what => "notice", joint => joint("approved", None), cluster => "CL-9KWDQJ" },
+                context! { what => "notice", joint => joint("rejected", Some("wrong address")), cluster => "CL-9KWDQJ" },
+                context! { what => "decided", joint => joint("approved", None) },
+                context! { what => "consent_changed", joint => joint("pending", None), cluster => "CL-9KWDQJ", withdrawn => vec!["RC-7K3MQ-9XT2H"] },
+                context! { what => "done", joint => joint("approved", None), cluster => "CL-9KWDQJ" },
+                context! { what => "done", joint => joint("rejected", None), cluster => "CL-9KWDQJ" },
+            ]
+        }
+        PromptKey::JointLetter | PromptKey::JointReport => {
+            let listed = |first_contact: Option<&str>, silence: Option<&str>| {
+                context! {
+                    id => "RC-7K3MQ-9XT2H", amount => "5000 USDT", asset => "USDT", chain => "Ethereum",
+                    txs => vec![context! { text => "0x5c50…2060", url => "https://etherscan.io/tx/0x5c50" }],
+                    first_contact => first_contact, silence => silence, platform => "telegram",
+                }
+            };
+            let shared = vec![
+                context! { text => "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", short => "0x5aAe…eAed", url => "https://etherscan.io/address/0x5aAe" },
+            ];
+            vec![
+                context! { company => "TokenPocket", cluster => "CL-9KWDQJ", cases => vec![listed(Some("2026-11-20 09:30 UTC"), Some("9d 2h")), listed(None, None)], shared => shared.clone(), totals => vec![context! { asset => "USDT", amount => "5000" }], countries => vec!["GB", "CN"], today => "2026-12-01 09:00 UTC" },
+                context! { company => "your wallet provider", cluster => "CL-9KWDQJ", cases => vec![listed(None, None)], shared => shared, totals => Vec::<Value>::new(), countries => Vec::<String>::new(), today => "2026-12-01 09:00 UTC" },
+            ]
+        }
+        PromptKey::JointVictim => vec![
+            context! { joint => "JC-7K3MQ9XT", others => 1, letter => "To the management…", report => "Joint report…" },
+            context! { joint => "JC-7K3MQ9XT", others => 3, letter => "致管理层…", report => "联名报案…" },
+        ],
+        PromptKey::Stats | PromptKey::StatsPost => {
+            let fig = |reported: i64, silent: bool| {
+                context! {
+                    company => "TokenPocket", reported => reported, contacted => reported, answered => 2,
+                    answered_pct => (reported > 0).then_some(40), still_silent => 3,
+                    longest_silence_days => Some(40), median => (reported > 0).then_some("9d"),
+                    median_silent => silent, p90 => (reported > 0).then_some("40d"), p90_silent => true,
+                    public_pct => 20, complaint_pct => 40, authorities_pct => 0, resolved_pct => 20,
+                }
+            };
+            let row = |enough: bool, recent: i64| {
+                context! { name => "TokenPocket", enough => enough, all => fig(5, true), recent => fig(recent, false) }
+            };
+            let mut tables = vec![
+                context! { rows => vec![row(true, 5), row(false, 0)], hidden => 1, min => 5, moderator => true, one => false, days => 30, month => "2026-12" },
+                context! { rows => vec![row(true, 2)], hidden => 2, min => 5, moderator => false, one => false, days => 30, month => "2026-12" },
+                context! { rows => vec![row(true, 5)], hidden => 0, min => 5, moderator => false, one => true, days => 30, month => "2026-12" },
+                context! { rows => Vec::<Value>::new(), hidden => 3, min => 5, moderator => false, one => false, days => 30, month => "2026-12" },
+                context! { rows => Vec::<Value>::new(), hidden => 0, min => 5, moderator => false, one => false, days => 30, month => "2026-12" },
+            ];
+            if key == PromptKey::StatsPost {
+                return tables;
+            }
+            tables.extend([
+                context! { not_enough => "imToken", min => 5 },
+                context! { unknown => "ST-2026-13" },
+                context! { decided => "ST-2026-12", status => "approved", by => "mo (discord)", at => "2026-12-01 10:00 UTC" },
+                context! { done => "ST-2026-12", approved => true, month => "2026-12" },
+                context! { done => "ST-2026-12", approved => false, month => "2026-12" },
+                context! { exported => 3 },
+                context! { exported => 1 },
+            ]);
+            tables
+        }
+        PromptKey::StatsNotice => vec![
+            context! { id => "ST-2026-12", month => "2026-12", status => "pending", by => (), at => (), reason => () },
+            context! { id => "ST-2026-12", month => "2026-12", status => "approved", by => "mo (discord)", at => "2026-12-01 10:00 UTC", reason => () },
+            context! { id => "ST-2026-12", month => "2026-12", status => "rejected", by => "mo (discord)", at => "2026-12-01 10:00 UTC", reason => "too early" },
         ],
         PromptKey::ConsoleAs => vec![
             context! { moderator => true },

@@ -195,6 +195,43 @@ impl<S: Store> Store for Timed<S> {
     async fn shared_links(&self) -> StoreResult<Vec<crate::core::cluster::LinkRow>> {
         self.inner.shared_links().await
     }
+    async fn insert_draft(
+        &self,
+        draft: &crate::core::draft::Draft,
+        out: &[Outgoing],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.inner.insert_draft(draft, out, now).await
+    }
+    async fn load_draft(&self, id: &str) -> StoreResult<Option<crate::core::draft::Draft>> {
+        self.inner.load_draft(id).await
+    }
+    async fn drafts_about(&self, subject: &str) -> StoreResult<Vec<crate::core::draft::Draft>> {
+        self.inner.drafts_about(subject).await
+    }
+    async fn decide_draft(
+        &self,
+        id: &str,
+        status: crate::core::draft::DraftStatus,
+        by: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        out: &[Outgoing],
+    ) -> StoreResult<bool> {
+        self.inner
+            .decide_draft(id, status, by, reason, at, out)
+            .await
+    }
+    async fn stat_counters(
+        &self,
+        recent_from: i64,
+        company: Option<&str>,
+    ) -> StoreResult<Vec<crate::core::stats::Counter>> {
+        self.inner.stat_counters(recent_from, company).await
+    }
+    async fn stat_companies(&self) -> StoreResult<Vec<(String, String)>> {
+        self.inner.stat_companies().await
+    }
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         self.inner.get_setting(key).await
     }

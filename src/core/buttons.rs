@@ -147,6 +147,7 @@ impl<S: Store> Engine<S> {
             Command::Help
                 | Command::Start { report: false }
                 | Command::Authorities { .. }
+                | Command::Stats { .. }
                 | Command::Cancel
                 | Command::Flag { .. }
         );

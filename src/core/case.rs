@@ -225,6 +225,11 @@ pub struct Report {
     pub attackers: Vec<Address>,
     pub noticed_at: Option<DateTime<Utc>>,
     pub country: Option<Country>,
+    /// The company the case counts under in the figures per company
+    /// ([`crate::core::stats`]): the wallet or app normalised through the alias table, else
+    /// the community's company; set when the case is filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
 }
 
 /// What a piece of evidence shows.
@@ -359,6 +364,9 @@ pub struct Progress {
     /// Which occurrence of the last step was the latest (0 = the step itself, 1+ = repeats).
     pub repeats: u32,
     pub last_at: Option<DateTime<Utc>>,
+    /// The kinds of the steps taken (a complaint, the authorities…), for the figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<crate::core::ladder::StepKind>,
 }
 
 impl Progress {
@@ -417,6 +425,9 @@ pub struct Case {
     /// until they answer, which counts as no.
     #[serde(default)]
     pub joint_consent: Option<bool>,
+    /// The joint complaints the case is in, and how each was decided (`None`: pending).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joints: Vec<(String, Option<bool>)>,
 }
 
 impl Case {
@@ -471,6 +482,7 @@ impl Case {
             next_evidence: 1,
             cluster_size: 0,
             joint_consent: None,
+            joints: Vec::new(),
         };
         let values = (report.txs.iter().cloned().map(EvidenceValue::Tx))
             .map(|v| (v, EvidenceLabel::TheftTx))
@@ -532,9 +544,18 @@ impl Case {
                 };
                 self.clock.start(from, false);
             }
-            EventKind::StepTaken { step, occurrence } => {
+            EventKind::StepTaken {
+                step,
+                occurrence,
+                kind,
+            } => {
                 if !self.progress.done.iter().any(|d| d == step) {
                     self.progress.done.push(step.clone());
+                }
+                if let Some(k) = kind.or_else(|| crate::core::ladder::StepKind::from_key(step))
+                    && !self.progress.kinds.contains(&k)
+                {
+                    self.progress.kinds.push(k);
                 }
                 self.progress.repeats = *occurrence;
                 self.progress.last_at = Some(ev.at);
@@ -582,6 +603,18 @@ impl Case {
             EventKind::JointConsent { yes } => self.joint_consent = Some(*yes),
             // The store stops the address linking cases; the case's evidence is unchanged.
             EventKind::Unlinked { .. } => {}
+            EventKind::JointDrafted { draft } => {
+                if !self.joints.iter().any(|(d, _)| d == draft) {
+                    self.joints.push((draft.clone(), None));
+                }
+            }
+            EventKind::JointDecided {
+                draft, approved, ..
+            } => {
+                if let Some(j) = self.joints.iter_mut().find(|(d, _)| d == draft) {
+                    j.1 = Some(*approved);
+                }
+            }
             EventKind::Resolved => self.end(CaseStatus::Resolved, ev.at),
             EventKind::Withdrawn => self.end(CaseStatus::Withdrawn, ev.at),
             EventKind::Closed { .. } => self.end(CaseStatus::Closed, ev.at),
@@ -636,6 +669,9 @@ pub enum EventKind {
     StepTaken {
         step: String,
         occurrence: u32,
+        /// The step's kind (events before it was recorded: read from a default key).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<crate::core::ladder::StepKind>,
     },
     PostDrafted {
         text: String,
@@ -680,6 +716,17 @@ pub enum EventKind {
     JointConsent {
         yes: bool,
     },
+    /// The case is in a joint complaint drafted for its cluster ([`crate::core::draft`]).
+    JointDrafted {
+        draft: String,
+    },
+    /// A moderator approved (the victim got the complaint) or rejected the joint complaint.
+    JointDecided {
+        draft: String,
+        approved: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// A moderator took the case out of its cluster: the address no longer links cases.
     Unlinked {
         address: Address,
@@ -722,6 +769,8 @@ impl EventKind {
             EventKind::ClusterJoined { .. } => "cluster_joined",
             EventKind::JointConsent { .. } => "joint_consent",
             EventKind::Unlinked { .. } => "unlinked",
+            EventKind::JointDrafted { .. } => "joint_drafted",
+            EventKind::JointDecided { .. } => "joint_decided",
             EventKind::Resolved => "resolved",
             EventKind::Withdrawn => "withdrawn",
             EventKind::Closed { .. } => "closed",

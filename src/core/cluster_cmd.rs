@@ -48,14 +48,14 @@ struct JoinView {
 }
 
 #[derive(Debug, Serialize)]
-struct AddressView {
+pub(crate) struct AddressView {
     text: String,
     short: String,
     url: String,
 }
 
 #[derive(Debug, Serialize)]
-struct TotalView {
+pub(crate) struct TotalView {
     asset: String,
     amount: String,
 }
@@ -75,7 +75,7 @@ struct ClusterView {
     joins: Vec<JoinView>,
 }
 
-fn address_view(a: &Address) -> AddressView {
+pub(crate) fn address_view(a: &Address) -> AddressView {
     AddressView {
         text: a.as_str().to_string(),
         short: a.short(),
@@ -83,7 +83,7 @@ fn address_view(a: &Address) -> AddressView {
     }
 }
 
-fn totals_view(cases: &[&Case]) -> Vec<TotalView> {
+pub(crate) fn totals_view(cases: &[&Case]) -> Vec<TotalView> {
     cluster::totals(
         cases
             .iter()
@@ -226,7 +226,7 @@ impl<S: Store> Engine<S> {
             .find(|c| c.contains(id)))
     }
 
-    async fn load_all(&self, ids: &[CaseId]) -> Result<Vec<StoredCase>, EngineError> {
+    pub(crate) async fn load_all(&self, ids: &[CaseId]) -> Result<Vec<StoredCase>, EngineError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(sc) = self.store.load_case(id).await? {
@@ -492,9 +492,9 @@ impl<S: Store> Engine<S> {
         )
     }
 
-    /// `/cluster <cluster id | address | case id>`.
-    pub(crate) async fn cluster(&self, cx: &Ctx<'_>, target: &str) -> Result<Outcome, EngineError> {
-        let found = if let Some(id) = CaseId::parse(target) {
+    /// The cluster a moderator names by its ID, a shared address, or one of its cases.
+    pub(crate) async fn find_cluster(&self, target: &str) -> Result<Option<Cluster>, EngineError> {
+        Ok(if let Some(id) = CaseId::parse(target) {
             self.cluster_of_case(&id).await?
         } else if let Some(cid) = cluster::parse_cluster_id(target) {
             let rows = self.store.shared_links().await?;
@@ -503,7 +503,12 @@ impl<S: Store> Engine<S> {
             let keys = address_keys(target);
             let rows = self.reach(keys, Vec::new()).await?;
             cluster::components(&rows).into_iter().next()
-        };
+        })
+    }
+
+    /// `/cluster <cluster id | address | case id>`.
+    pub(crate) async fn cluster(&self, cx: &Ctx<'_>, target: &str) -> Result<Outcome, EngineError> {
+        let found = self.find_cluster(target).await?;
         let Some(cl) = found else {
             return self.reply(
                 cx,
@@ -514,10 +519,11 @@ impl<S: Store> Engine<S> {
         let loaded = self.load_all(&cl.cases).await?;
         let cases: Vec<&Case> = loaded.iter().map(|s| &s.case).collect();
         let view = cluster_view(&cl, &cases, cx.locale, cx.now);
+        let joints = self.joint_lines(&cl.id).await?;
         self.reply(
             cx,
             PromptKey::Clusters,
-            context! { clusters => vec![view], one => true },
+            context! { clusters => vec![view], one => true, joints => joints },
         )
     }
 

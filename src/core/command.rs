@@ -124,6 +124,28 @@ pub enum Command {
         address: String,
         reason: String,
     },
+    /// Drafts a joint complaint for a cluster (named by its ID, a case, or an address).
+    Joint {
+        target: String,
+    },
+    /// Approves or rejects a joint complaint.
+    JointDecide {
+        id: String,
+        approve: bool,
+        reason: String,
+    },
+    /// Support responsiveness: every company with enough cases, or one.
+    Stats {
+        company: Option<String>,
+    },
+    /// The figures as CSV and JSON files (moderators).
+    StatsExport,
+    /// Approves or rejects a monthly support-responsiveness post.
+    StatsDecide {
+        id: String,
+        approve: bool,
+        reason: String,
+    },
     Flag {
         /// Who wrote the flagged message, as the platform names them.
         author: String,
@@ -236,7 +258,7 @@ pub enum ParseError {
 /// Command names a moderator uses; listed in help and refused to others.
 pub const MODERATOR_COMMANDS: &[&str] = &[
     "queue", "case", "claim", "note", "hold", "resume", "advance", "approve", "reject", "close",
-    "clusters", "cluster", "unlink",
+    "clusters", "cluster", "unlink", "joint",
 ];
 
 /// The commands a platform's menu offers in each kind of place, in menu order (their
@@ -255,16 +277,17 @@ pub fn menu(place: crate::core::message::Place) -> &'static [&'static str] {
             "export",
             "authorities",
             "consent",
+            "stats",
             "lang",
             "resolve",
             "withdraw",
             "cancel",
             "help",
         ],
-        Place::Community => &["report", "authorities", "help"],
+        Place::Community => &["report", "authorities", "stats", "help"],
         Place::Moderators => &[
             "queue", "case", "note", "claim", "hold", "resume", "advance", "approve", "reject",
-            "close", "clusters", "cluster", "unlink", "help",
+            "close", "clusters", "cluster", "unlink", "joint", "stats", "help",
         ],
     }
 }
@@ -470,6 +493,52 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                 case,
                 address: address.to_string(),
                 reason: reason.to_string(),
+            }
+        }
+        "stats" | "统计" => {
+            let (first, tail) = split_first(rest);
+            match first.to_lowercase().as_str() {
+                "export" | "导出" => Command::StatsExport,
+                verb @ ("approve" | "reject" | "批准" | "拒绝") => {
+                    let (id, reason) = split_first(tail);
+                    let id = id.trim().to_uppercase();
+                    if !id.starts_with("ST-") {
+                        return Err(ParseError::Usage("stats"));
+                    }
+                    Command::StatsDecide {
+                        id,
+                        approve: matches!(verb, "approve" | "批准"),
+                        reason: reason.to_string(),
+                    }
+                }
+                "" => Command::Stats { company: None },
+                _ => Command::Stats {
+                    company: Some(rest.trim().to_string()),
+                },
+            }
+        }
+        "joint" | "联名" => {
+            let (first, tail) = split_first(rest);
+            let approve = match first.to_lowercase().as_str() {
+                "" => return Err(ParseError::Usage("joint")),
+                "approve" | "批准" => Some(true),
+                "reject" | "拒绝" => Some(false),
+                _ => None,
+            };
+            match approve {
+                Some(approve) => {
+                    let (id, reason) = split_first(tail);
+                    let id =
+                        crate::core::draft::parse_joint_id(id).ok_or(ParseError::Usage("joint"))?;
+                    Command::JointDecide {
+                        id,
+                        approve,
+                        reason: reason.to_string(),
+                    }
+                }
+                None => Command::Joint {
+                    target: first.to_string(),
+                },
             }
         }
         _ => return Err(ParseError::Unknown(name)),

@@ -495,6 +495,19 @@ impl<S: Store> Engine<S> {
                 address,
                 reason,
             } => self.unlink(cx, &case, &address, reason).await,
+            Command::Joint { target } => self.joint(cx, &target).await,
+            Command::Stats { company } => self.stats(cx, company).await,
+            Command::StatsExport => self.stats_export(cx).await,
+            Command::StatsDecide {
+                id,
+                approve,
+                reason,
+            } => self.stats_decide(cx, &id, approve, reason).await,
+            Command::JointDecide {
+                id,
+                approve,
+                reason,
+            } => self.joint_decide(cx, &id, approve, reason).await,
             Command::Flag { author, text } => self.flag(cx, &author, &text),
             Command::SupportReply { case, text } => self.support_reply(cx, &case, text).await,
             Command::Case { case } => self.timeline(cx, &case).await,
@@ -694,6 +707,8 @@ pub(crate) fn moderator_command(cmd: &Command) -> Option<&'static str> {
         Command::Clusters => "clusters",
         Command::Cluster { .. } => "cluster",
         Command::Unlink { .. } => "unlink",
+        Command::Joint { .. } | Command::JointDecide { .. } => "joint",
+        Command::StatsExport | Command::StatsDecide { .. } => "stats export",
         _ => return None,
     })
 }

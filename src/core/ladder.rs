@@ -62,6 +62,20 @@ impl When {
 }
 
 impl StepKind {
+    /// The kind a step key names, when it is a kind's own name (the default keys).
+    pub fn from_key(key: &str) -> Option<StepKind> {
+        [
+            StepKind::Checklist,
+            StepKind::Reminder,
+            StepKind::PublicPost,
+            StepKind::Complaint,
+            StepKind::Authorities,
+            StepKind::FreezeRequest,
+        ]
+        .into_iter()
+        .find(|k| k.key() == key)
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             StepKind::Checklist => "checklist",
@@ -323,6 +337,7 @@ mod tests {
             EventKind::StepTaken {
                 step: ladder.step(due.index).key.clone(),
                 occurrence: due.occurrence,
+                kind: Some(ladder.step(due.index).kind),
             },
         ));
     }

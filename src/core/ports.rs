@@ -291,6 +291,45 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = StoreResult<Vec<crate::core::cluster::LinkRow>>> + Send;
 
+    /// Writes a new draft ([`crate::core::draft`]) with its messages; false if its ID exists.
+    fn insert_draft(
+        &self,
+        draft: &crate::core::draft::Draft,
+        out: &[Outgoing],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn load_draft(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<crate::core::draft::Draft>>> + Send;
+    /// Drafts about one subject (a cluster's ID, a month), oldest first.
+    fn drafts_about(
+        &self,
+        subject: &str,
+    ) -> impl Future<Output = StoreResult<Vec<crate::core::draft::Draft>>> + Send;
+    /// Decides a pending draft and writes the decision's messages at once; false, and nothing
+    /// written, if it was decided before.
+    #[allow(clippy::too_many_arguments)]
+    fn decide_draft(
+        &self,
+        id: &str,
+        status: crate::core::draft::DraftStatus,
+        by: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        out: &[Outgoing],
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// The counters of the figures per company ([`crate::core::stats`]): all time, and per
+    /// day of report from `recent_from` on; of one company (its key), or of all.
+    fn stat_counters(
+        &self,
+        recent_from: i64,
+        company: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<crate::core::stats::Counter>>> + Send;
+    /// Each counted company's key and how it is shown.
+    fn stat_companies(&self) -> impl Future<Output = StoreResult<Vec<(String, String)>>> + Send;
+
     fn get_setting(&self, key: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
     fn put_setting(&self, key: &str, value: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }

@@ -317,10 +317,18 @@ impl<S: Store> Engine<S> {
         &self,
         cx: &Ctx<'_>,
         locale: Locale,
-        report: crate::core::case::Report,
+        mut report: crate::core::case::Report,
         contact: Option<crate::core::case::Contact>,
     ) -> Result<Outcome, EngineError> {
         let id = CaseId::generate();
+        report.company = self
+            .svc
+            .companies
+            .of_case(
+                report.wallet.as_deref(),
+                self.svc.community.company.as_deref(),
+            )
+            .map(|c| c.name);
         let opened = cx.event(EventKind::Reported {
             id: id.clone(),
             reporter: cx.msg.actor.user.clone(),

@@ -27,6 +27,11 @@ pub struct Services {
     pub authorities: Directory,
     /// Company names and aliases, for the figures per company.
     pub companies: Companies,
+    /// A company's figures are shown to everyone from this many cases on.
+    pub stats_min_cases: u32,
+    /// The monthly support-responsiveness post is drafted on the 1st at this time (UTC);
+    /// `None`: no monthly post.
+    pub stats_monthly: Option<chrono::NaiveTime>,
     pub scam: ScamPatterns,
     pub scam_policy: ScamPolicy,
     /// `webhook.url` is set: escalations and moderator notices are mirrored to it.

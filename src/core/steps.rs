@@ -89,6 +89,7 @@ pub fn take(
         EventKind::StepTaken {
             step: step.key.clone(),
             occurrence: due.occurrence,
+            kind: Some(step.kind),
         },
     ));
     let ctx = |locale: Locale| {
@@ -115,6 +116,7 @@ pub fn take(
         events: vec![EventKind::StepTaken {
             step: step.key.clone(),
             occurrence: due.occurrence,
+            kind: Some(step.kind),
         }],
         out: Vec::new(),
     };

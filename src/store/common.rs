@@ -51,6 +51,10 @@ const LINK_ROWS: &str = json_rows!(link text, case_id text, address text, at big
 const UNLINK_ROWS: &str =
     json_rows!(link text, case_id text, reason text, by_name text, at bigint);
 const KEY_ROWS: &str = json_rows!(k text);
+const COUNTER_ROWS: &str =
+    json_rows!(ord bigint, scope bigint, company text, metric text, bucket bigint, n bigint);
+const FACT_ROWS: &str = json_rows!(case_id text, facts text);
+const NAME_ROWS: &str = json_rows!(company text, name text);
 const STEP_ROWS: &str = json_rows!(case_id text, step text, taken_at bigint);
 const EVENT_ROWS: &str =
     json_rows!(ord bigint, case_id text, at bigint, actor text, kind text, data text);
@@ -268,6 +272,7 @@ async fn write_batch(conn: &mut Conn, changes: &[Change], lease_ms: i64) -> R<Ve
         .await?;
     }
     write_links(conn, written()).await?;
+    write_stats(conn, written()).await?;
     let out: Vec<(&Outgoing, DateTime<Utc>)> = written()
         .flat_map(|c| c.outgoing.iter().map(move |o| (o, c.at)))
         .collect();
@@ -353,6 +358,150 @@ async fn write_links<'a>(conn: &mut Conn, written: impl Iterator<Item = &'a Chan
     Ok(())
 }
 
+#[derive(serde::Serialize)]
+struct CounterRow<'a> {
+    ord: usize,
+    scope: i64,
+    company: &'a str,
+    metric: &'a str,
+    bucket: i64,
+    n: i64,
+}
+
+#[derive(serde::Serialize)]
+struct FactRow<'a> {
+    case_id: &'a str,
+    facts: String,
+}
+
+#[derive(serde::Serialize)]
+struct NameRow<'a> {
+    company: &'a str,
+    name: &'a str,
+}
+
+/// Keeps the figures per company ([`crate::core::stats`]) in step with the cases written: each
+/// case whose facts changed adds the difference to the counters. Nothing is read or written
+/// for a change whose events cannot change the facts.
+async fn write_stats<'a>(conn: &mut Conn, written: impl Iterator<Item = &'a Change>) -> R<()> {
+    use crate::core::stats::{self, Facts};
+    let todo: Vec<(&Change, Option<Facts>)> = written
+        .filter(|ch| {
+            ch.expected_version.is_none() || ch.events.iter().any(|e| stats::touches(&e.kind))
+        })
+        .map(|ch| (ch, stats::facts(&ch.case)))
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let updated: Vec<KeyRow> = todo
+        .iter()
+        .filter(|(ch, _)| ch.expected_version.is_some())
+        .map(|(ch, _)| KeyRow {
+            k: ch.case.id.as_str(),
+        })
+        .collect();
+    let mut before: std::collections::HashMap<String, Option<Facts>> = Default::default();
+    if !updated.is_empty() {
+        let found = sqlx::query(&format!(
+            "SELECT case_id, facts FROM case_stats WHERE case_id IN (SELECT x.k FROM {KEY_ROWS})"
+        ))
+        .bind(rows(&updated)?)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in found {
+            let facts: String = row.try_get("facts")?;
+            before.insert(row.try_get("case_id")?, parse(&facts)?);
+        }
+    }
+    apply_facts(conn, todo.iter().map(|(ch, f)| {
+        let old = before.remove(ch.case.id.as_str()).flatten();
+        (ch.case.id.as_str(), old, f.clone())
+    }))
+    .await
+}
+
+/// Writes cases' new facts and adds, per counter, the difference from their old ones.
+async fn apply_facts<'a>(
+    conn: &mut Conn,
+    items: impl Iterator<
+        Item = (
+            &'a str,
+            Option<crate::core::stats::Facts>,
+            Option<crate::core::stats::Facts>,
+        ),
+    >,
+) -> R<()> {
+    use crate::core::stats;
+    let mut sum: std::collections::BTreeMap<stats::Cell, i64> = Default::default();
+    let mut facts = Vec::new();
+    let mut names: Vec<(String, String)> = Vec::new();
+    for (id, old, new) in items {
+        if old == new && old.is_some() {
+            continue;
+        }
+        for (cell, n) in stats::delta(old.as_ref(), new.as_ref()) {
+            *sum.entry(cell).or_default() += n;
+        }
+        if let Some(f) = &new
+            && !names.iter().any(|(k, _)| *k == f.company)
+        {
+            names.push((f.company.clone(), f.name.clone()));
+        }
+        facts.push(FactRow {
+            case_id: id,
+            facts: json(&new)?,
+        });
+    }
+    let counters: Vec<CounterRow> = sum
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .enumerate()
+        .map(|(ord, (c, n))| CounterRow {
+            ord,
+            scope: c.scope,
+            company: &c.company,
+            metric: c.metric,
+            bucket: c.bucket,
+            n: *n,
+        })
+        .collect();
+    if !counters.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO stat_counters (scope, company, metric, bucket, n) \
+             SELECT x.scope, x.company, x.metric, x.bucket, x.n FROM {COUNTER_ROWS} \
+             WHERE true ORDER BY x.ord \
+             ON CONFLICT (scope, company, metric, bucket) DO UPDATE SET n = stat_counters.n + excluded.n"
+        ))
+        .bind(rows(&counters)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !facts.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO case_stats (case_id, facts) SELECT x.case_id, x.facts FROM {FACT_ROWS} \
+             WHERE true ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
+        ))
+        .bind(rows(&facts)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !names.is_empty() {
+        let names: Vec<NameRow> = names
+            .iter()
+            .map(|(company, name)| NameRow { company, name })
+            .collect();
+        sqlx::query(&format!(
+            "INSERT INTO stat_companies (company, name) SELECT x.company, x.name FROM {NAME_ROWS} \
+             WHERE true ON CONFLICT (company) DO NOTHING"
+        ))
+        .bind(rows(&names)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 fn link_rows(found: &[<Db as sqlx::Database>::Row]) -> R<Vec<crate::core::cluster::LinkRow>> {
     found
         .iter()
@@ -368,6 +517,26 @@ fn link_rows(found: &[<Db as sqlx::Database>::Row]) -> R<Vec<crate::core::cluste
             })
         })
         .collect()
+}
+
+const DRAFT_COLUMNS: &str =
+    "id, subject, status, body, created_at, created_by, decided_at, decided_by, reason";
+
+fn draft_row(row: &<Db as sqlx::Database>::Row) -> R<crate::core::draft::Draft> {
+    let status: String = row.try_get("status")?;
+    let body: String = row.try_get("body")?;
+    Ok(crate::core::draft::Draft {
+        id: row.try_get("id")?,
+        subject: row.try_get("subject")?,
+        status: crate::core::draft::DraftStatus::parse(&status)
+            .ok_or_else(|| StoreError::Failed(anyhow::anyhow!("bad draft status {status}")))?,
+        body: parse(&body)?,
+        created_at: from_ms(row.try_get("created_at")?),
+        created_by: row.try_get("created_by")?,
+        decided_at: row.try_get::<Option<i64>, _>("decided_at")?.map(from_ms),
+        decided_by: row.try_get("decided_by")?,
+        reason: row.try_get("reason")?,
+    })
 }
 
 /// Writes the conversation's side of a change; false (and nothing written) if its input was
@@ -1026,6 +1195,179 @@ impl Backend {
         }
         if !links.is_empty() {
             tracing::info!(links = links.len(), "indexed the addresses of earlier cases");
+        }
+        self.put_setting(DONE, "1").await
+    }
+
+    /// Writes a new draft and its messages (the moderators' notice) in one transaction;
+    /// false, and nothing written, if a draft with its ID exists.
+    pub async fn insert_draft(
+        &self,
+        d: &crate::core::draft::Draft,
+        out: &[Outgoing],
+        now: DateTime<Utc>,
+    ) -> R<bool> {
+        let _w = self.write_lock().await;
+        let mut tx = self.pool.begin_with(BEGIN).await?;
+        let done = sqlx::query(
+            "INSERT INTO drafts (id, kind, subject, status, body, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&d.id)
+        .bind(d.body.kind())
+        .bind(&d.subject)
+        .bind(d.status.key())
+        .bind(json(&d.body)?)
+        .bind(ms(d.created_at))
+        .bind(&d.created_by)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let out: Vec<_> = out.iter().map(|o| (o, now)).collect();
+        insert_outgoing(&mut tx, &out, self.lease_ms).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn load_draft(&self, id: &str) -> R<Option<crate::core::draft::Draft>> {
+        let row = sqlx::query(&format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(draft_row).transpose()
+    }
+
+    /// Drafts about one subject (a cluster, a month), oldest first.
+    pub async fn drafts_about(&self, subject: &str) -> R<Vec<crate::core::draft::Draft>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE subject = $1 ORDER BY created_at, id"
+        ))
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(draft_row).collect()
+    }
+
+    /// Decides a pending draft and writes the decision's messages, in one transaction; false,
+    /// and nothing written, if it was not pending (someone decided first).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_draft(
+        &self,
+        id: &str,
+        status: crate::core::draft::DraftStatus,
+        by: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        out: &[Outgoing],
+    ) -> R<bool> {
+        let _w = self.write_lock().await;
+        let mut tx = self.pool.begin_with(BEGIN).await?;
+        let done = sqlx::query(
+            "UPDATE drafts SET status = $2, decided_by = $3, reason = $4, decided_at = $5 \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(status.key())
+        .bind(by)
+        .bind(reason)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let out: Vec<_> = out.iter().map(|o| (o, at)).collect();
+        insert_outgoing(&mut tx, &out, self.lease_ms).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The figures' counters: all time, and per day of report from `recent_from` on; of one
+    /// company (its key) or of all.
+    pub async fn stat_counters(
+        &self,
+        recent_from: i64,
+        company: Option<&str>,
+    ) -> R<Vec<crate::core::stats::Counter>> {
+        let found = sqlx::query(
+            "SELECT scope, company, metric, bucket, n FROM stat_counters \
+             WHERE (scope = -1 OR scope >= $1) AND n <> 0 AND ($2 = '' OR company = $2)",
+        )
+        .bind(recent_from)
+        .bind(company.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(crate::core::stats::Counter {
+                    scope: row.try_get("scope")?,
+                    company: row.try_get("company")?,
+                    metric: row.try_get("metric")?,
+                    bucket: row.try_get("bucket")?,
+                    n: row.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Each counted company's key and how it is shown.
+    pub async fn stat_companies(&self) -> R<Vec<(String, String)>> {
+        let found = sqlx::query("SELECT company, name FROM stat_companies")
+            .fetch_all(&self.pool)
+            .await?;
+        found
+            .iter()
+            .map(|row| Ok((row.try_get("company")?, row.try_get("name")?)))
+            .collect()
+    }
+
+    /// Counts the cases filed before the figures existed (migration 0007), once per
+    /// database; a case already counted (by a newer instance) is left as it is.
+    pub async fn backfill_stats(&self) -> R<()> {
+        const DONE: &str = "schema/stats_backfilled";
+        if self.get_setting(DONE).await?.is_some() {
+            return Ok(());
+        }
+        let mut after = String::new();
+        let mut counted = 0usize;
+        loop {
+            let found = sqlx::query(
+                "SELECT id, state, version FROM cases WHERE id > $1 AND NOT EXISTS \
+                 (SELECT 1 FROM case_stats WHERE case_stats.case_id = cases.id) \
+                 ORDER BY id LIMIT 1000",
+            )
+            .bind(&after)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = found.last() else { break };
+            after = last.try_get("id")?;
+            let cases: Vec<StoredCase> = found.iter().map(stored).collect::<R<_>>()?;
+            let _w = self.write_lock().await;
+            let mut tx = self.pool.begin_with(BEGIN).await?;
+            // Only cases nobody counted meanwhile.
+            let keys: Vec<KeyRow> = cases.iter().map(|c| KeyRow { k: c.case.id.as_str() }).collect();
+            let taken: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT case_id FROM case_stats WHERE case_id IN (SELECT x.k FROM {KEY_ROWS})"
+            ))
+            .bind(rows(&keys)?)
+            .fetch_all(&mut *tx)
+            .await?;
+            let items: Vec<_> = cases
+                .iter()
+                .filter(|c| !taken.iter().any(|t| t == c.case.id.as_str()))
+                .map(|c| (c.case.id.as_str(), None, crate::core::stats::facts(&c.case)))
+                .collect();
+            counted += items.len();
+            apply_facts(&mut tx, items.into_iter()).await?;
+            tx.commit().await?;
+        }
+        if counted > 0 {
+            tracing::info!(cases = counted, "counted earlier cases in the figures per company");
         }
         self.put_setting(DONE, "1").await
     }

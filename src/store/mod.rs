@@ -50,6 +50,10 @@ impl SqlStore {
             SqlStore::Sqlite(b) => b.backfill_links().await?,
             SqlStore::Postgres(b) => b.backfill_links().await?,
         }
+        match &store {
+            SqlStore::Sqlite(b) => b.backfill_stats().await?,
+            SqlStore::Postgres(b) => b.backfill_stats().await?,
+        }
         Ok(store)
     }
 
@@ -321,6 +325,41 @@ impl Store for SqlStore {
     }
     async fn shared_links(&self) -> StoreResult<Vec<crate::core::cluster::LinkRow>> {
         dispatch!(self, b => b.shared_links().await)
+    }
+    async fn insert_draft(
+        &self,
+        draft: &crate::core::draft::Draft,
+        out: &[Outgoing],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        dispatch!(self, b => b.insert_draft(draft, out, now).await)
+    }
+    async fn load_draft(&self, id: &str) -> StoreResult<Option<crate::core::draft::Draft>> {
+        dispatch!(self, b => b.load_draft(id).await)
+    }
+    async fn drafts_about(&self, subject: &str) -> StoreResult<Vec<crate::core::draft::Draft>> {
+        dispatch!(self, b => b.drafts_about(subject).await)
+    }
+    async fn decide_draft(
+        &self,
+        id: &str,
+        status: crate::core::draft::DraftStatus,
+        by: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        out: &[Outgoing],
+    ) -> StoreResult<bool> {
+        dispatch!(self, b => b.decide_draft(id, status, by, reason, at, out).await)
+    }
+    async fn stat_counters(
+        &self,
+        recent_from: i64,
+        company: Option<&str>,
+    ) -> StoreResult<Vec<crate::core::stats::Counter>> {
+        dispatch!(self, b => b.stat_counters(recent_from, company).await)
+    }
+    async fn stat_companies(&self) -> StoreResult<Vec<(String, String)>> {
+        dispatch!(self, b => b.stat_companies().await)
     }
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         dispatch!(self, b => b.get_setting(key).await)

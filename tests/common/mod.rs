@@ -368,6 +368,8 @@ pub async fn everything_stored(url: &str) -> String {
         "SELECT body AS t FROM outbox",
         "SELECT state AS t FROM dialogues",
         "SELECT value AS t FROM settings",
+        "SELECT body AS t FROM drafts",
+        "SELECT facts AS t FROM case_stats",
     ];
     // The same loop for each backend's pool type.
     macro_rules! dump {

@@ -44,6 +44,7 @@ pub fn full_events() -> Vec<Event> {
             .unwrap(),
         ],
         attackers: Vec::new(),
+        company: None,
         addresses: vec![
             Address::parse(
                 Chain::Ethereum,
@@ -78,6 +79,7 @@ pub fn full_events() -> Vec<Event> {
             EventKind::StepTaken {
                 step: "checklist".into(),
                 occurrence: 0,
+                kind: None,
             },
         ),
         Event::new(
@@ -95,6 +97,7 @@ pub fn full_events() -> Vec<Event> {
             EventKind::StepTaken {
                 step: "reminder".into(),
                 occurrence: 0,
+                kind: None,
             },
         ),
         Event::new(
@@ -127,6 +130,7 @@ pub fn full_events() -> Vec<Event> {
             EventKind::StepTaken {
                 step: "public_post".into(),
                 occurrence: 0,
+                kind: None,
             },
         ),
         Event::new(

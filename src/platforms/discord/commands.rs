@@ -50,6 +50,8 @@ pub const ZH_NAMES: &[(&str, &str)] = &[
     ("clusters", "案件群"),
     ("cluster", "查看案件群"),
     ("unlink", "取消关联"),
+    ("joint", "联名投诉"),
+    ("stats", "客服统计"),
     // The message context menu ("Report to moderators").
     ("flag", "举报给管理员"),
 ];
@@ -87,6 +89,8 @@ pub fn all(svc: &Services) -> Vec<poise::Command<Data, Error>> {
         clusters(),
         cluster(),
         unlink(),
+        joint(),
+        stats(),
         flag(),
     ];
     let zh_name = |name: &str| {
@@ -449,6 +453,58 @@ pub async fn unlink(
     reason: Option<String>,
 ) -> Result<(), Error> {
     run(ctx, "unlink", &[Some(case), Some(address), reason]).await
+}
+
+/// Moderators: draft a joint complaint for a cluster, or decide one.
+#[poise::command(slash_command)]
+pub async fn joint(
+    ctx: Ctx<'_>,
+    #[description = "Cluster ID, case ID or shared address; or the JC-… ID to decide"]
+    #[description_localized("zh-CN", "案件群编号、案件编号或共用地址；审核时填 JC-… 编号")]
+    #[max_length = 200]
+    target: String,
+    #[description = "Approve or reject the joint complaint named by target"]
+    #[description_localized("zh-CN", "批准或拒绝 target 所指的联名投诉")]
+    decide: Option<Decision>,
+    #[description = "Why it is rejected"]
+    #[description_localized("zh-CN", "拒绝原因")]
+    #[max_length = 500]
+    reason: Option<String>,
+) -> Result<(), Error> {
+    let decide = decide.map(|d| match d {
+        Decision::Approve => "approve".to_string(),
+        Decision::Reject => "reject".to_string(),
+    });
+    run(ctx, "joint", &[decide, Some(target), reason]).await
+}
+
+/// How often and how fast each company's support answers theft reports.
+#[poise::command(slash_command)]
+pub async fn stats(
+    ctx: Ctx<'_>,
+    #[description = "One company (wallet or exchange)"]
+    #[description_localized("zh-CN", "某一家公司（钱包或交易所）")]
+    #[max_length = 100]
+    company: Option<String>,
+    #[description = "Moderators: every company's figures as CSV and JSON files"]
+    #[description_localized("zh-CN", "管理员：以 CSV 和 JSON 文件导出所有公司的统计")]
+    export: Option<bool>,
+) -> Result<(), Error> {
+    if export == Some(true) {
+        run(ctx, "stats", &[Some("export".to_string())]).await
+    } else {
+        run(ctx, "stats", &[company]).await
+    }
+}
+
+#[derive(Debug, poise::ChoiceParameter)]
+pub enum Decision {
+    #[name = "approve"]
+    #[name_localized("zh-CN", "批准")]
+    Approve,
+    #[name = "reject"]
+    #[name_localized("zh-CN", "拒绝")]
+    Reject,
 }
 
 /// Choose the language.

@@ -1,0 +1,500 @@
+//! Support responsiveness per company, from the cases' timelines, kept incrementally.
+//!
+//! Each case contributes a handful of counters (its [`Facts`]): reported, contacted support,
+//! answered at all, reached a public post, a complaint, the authorities, resolved; the time
+//! from first contact to first support reply in a geometric bucket; and, while support is
+//! silent, the day of first contact (so "still silent at N days" is read at any later time).
+//! The store keeps them summed per company twice: all time, and per day of report (for the
+//! last 30 days). Every save adds the difference between the case's facts before and after,
+//! in the same transaction, so `/stats` reads a few hundred counter rows, however many cases
+//! there are.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::core::case::{Case, CaseStatus};
+use crate::core::company::{Companies, Company, fold};
+use crate::core::identity::Locale;
+use crate::core::ladder::StepKind;
+
+/// The scope of all-time counters; other scopes are days since the epoch (of the report).
+pub const ALL_TIME: i64 = -1;
+/// The "recent" column covers cases reported in this many days.
+pub const RECENT_DAYS: i64 = 30;
+/// Reply-time buckets grow by this factor: any figure is within 5% of the true one.
+const BUCKET_GROWTH: f64 = 1.1;
+
+/// What one case adds to its company's figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    pub company: String,
+    pub name: String,
+    /// Day of the report (days since 1970-01-01, UTC).
+    pub day: i64,
+    /// Support was contacted: when first.
+    pub contacted: Option<DateTime<Utc>>,
+    /// Support answered (victim-recorded or a support-role reply): when first.
+    pub answered: Option<DateTime<Utc>>,
+    pub public: bool,
+    pub complaint: bool,
+    pub authorities: bool,
+    pub resolved: bool,
+}
+
+fn builtin() -> &'static Companies {
+    static TABLE: OnceLock<Companies> = OnceLock::new();
+    TABLE.get_or_init(Companies::builtin)
+}
+
+pub fn day_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(86_400)
+}
+
+/// The company a case counts under: the one recorded at intake (with the settings' aliases
+/// and the community's company), else, for cases filed before that, its wallet as the shipped
+/// table knows it.
+pub fn company_of(case: &Case) -> Option<Company> {
+    match &case.report.company {
+        Some(name) if !fold(name).is_empty() => Some(Company {
+            key: fold(name),
+            name: name.clone(),
+        }),
+        _ => builtin().normalise(case.report.wallet.as_deref()?),
+    }
+}
+
+/// A case's facts; `None` for a case that names no company.
+pub fn facts(case: &Case) -> Option<Facts> {
+    let company = company_of(case)?;
+    let contacted = case.contacts.iter().map(|c| c.at).min();
+    let answered = case.replies.iter().map(|r| r.at).min();
+    let reached = |k: StepKind| case.progress.kinds.contains(&k);
+    Some(Facts {
+        company: company.key,
+        name: company.name,
+        day: day_of(case.created_at),
+        contacted,
+        answered,
+        public: case.published_posts > 0,
+        complaint: reached(StepKind::Complaint),
+        authorities: reached(StepKind::Authorities),
+        resolved: case.status == CaseStatus::Resolved,
+    })
+}
+
+/// Whether an event can change a case's facts (other saves leave the counters alone).
+pub fn touches(kind: &crate::core::case::EventKind) -> bool {
+    use crate::core::case::EventKind as K;
+    matches!(
+        kind,
+        K::Reported { .. }
+            | K::SupportContacted(_)
+            | K::SupportReplied { .. }
+            | K::StepTaken { .. }
+            | K::PostApproved
+            | K::Resolved
+    )
+}
+
+/// One counter.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Cell {
+    pub scope: i64,
+    pub company: String,
+    pub metric: &'static str,
+    pub bucket: i64,
+}
+
+/// The reply-time bucket of a duration (in seconds, a minute at least).
+pub fn reply_bucket(d: Duration) -> i64 {
+    let secs = d.num_seconds().max(60) as f64;
+    ((secs / 60.0).ln() / BUCKET_GROWTH.ln()).floor() as i64
+}
+
+/// The middle of a bucket.
+pub fn bucket_value(b: i64) -> Duration {
+    let secs = 60.0 * BUCKET_GROWTH.powf(b as f64 + 0.5);
+    Duration::seconds(secs.round() as i64)
+}
+
+/// The counters one case adds (each +1), in both scopes.
+pub fn cells(f: &Facts) -> Vec<Cell> {
+    let mut metrics: Vec<(&'static str, i64)> = vec![("reported", 0)];
+    if let Some(contacted) = f.contacted {
+        metrics.push(("contacted", 0));
+        match f.answered {
+            Some(answered) => {
+                metrics.push(("reply", reply_bucket(answered - contacted)));
+            }
+            None => metrics.push(("silent", day_of(contacted))),
+        }
+    }
+    if f.answered.is_some() {
+        metrics.push(("answered", 0));
+    }
+    for (on, m) in [
+        (f.public, "public"),
+        (f.complaint, "complaint"),
+        (f.authorities, "authorities"),
+        (f.resolved, "resolved"),
+    ] {
+        if on {
+            metrics.push((m, 0));
+        }
+    }
+    let mut out = Vec::with_capacity(metrics.len() * 2);
+    for scope in [ALL_TIME, f.day] {
+        for (metric, bucket) in &metrics {
+            out.push(Cell {
+                scope,
+                company: f.company.clone(),
+                metric,
+                bucket: *bucket,
+            });
+        }
+    }
+    out
+}
+
+/// What a save changes in the counters: `after`'s cells added, `before`'s taken away, sorted
+/// (so concurrent writers lock rows in one order) and without the ones that cancel out.
+pub fn delta(before: Option<&Facts>, after: Option<&Facts>) -> Vec<(Cell, i64)> {
+    if before == after {
+        return Vec::new();
+    }
+    let mut sum: BTreeMap<Cell, i64> = BTreeMap::new();
+    for c in after.map(cells).unwrap_or_default() {
+        *sum.entry(c).or_default() += 1;
+    }
+    for c in before.map(cells).unwrap_or_default() {
+        *sum.entry(c).or_default() -= 1;
+    }
+    sum.into_iter().filter(|(_, n)| *n != 0).collect()
+}
+
+/// A counter as the store returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub scope: i64,
+    pub company: String,
+    pub metric: String,
+    pub bucket: i64,
+    pub n: i64,
+}
+
+/// One company's counters in one scope, summed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub counts: BTreeMap<String, i64>,
+    /// Reply-time bucket → cases.
+    pub replies: BTreeMap<i64, i64>,
+    /// Day of first contact → cases still waiting for an answer.
+    pub silent: BTreeMap<i64, i64>,
+}
+
+impl Tally {
+    fn add(&mut self, c: &Counter) {
+        match c.metric.as_str() {
+            "reply" => *self.replies.entry(c.bucket).or_default() += c.n,
+            "silent" => *self.silent.entry(c.bucket).or_default() += c.n,
+            m => *self.counts.entry(m.to_string()).or_default() += c.n,
+        }
+    }
+
+    pub fn count(&self, metric: &str) -> i64 {
+        self.counts.get(metric).copied().unwrap_or(0).max(0)
+    }
+}
+
+/// Every company's tallies: all time, and the cases reported since `recent_from` (a day).
+pub fn tallies(rows: &[Counter], recent_from: i64) -> BTreeMap<String, (Tally, Tally)> {
+    let mut out: BTreeMap<String, (Tally, Tally)> = BTreeMap::new();
+    for r in rows {
+        let e = out.entry(r.company.clone()).or_default();
+        if r.scope == ALL_TIME {
+            e.0.add(r);
+        } else if r.scope >= recent_from {
+            e.1.add(r);
+        }
+    }
+    out
+}
+
+/// A quantile of the time to first reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quantile {
+    Answered(Duration),
+    /// It falls on a case support has not answered: silent for at least this long.
+    StillSilent(Duration),
+}
+
+/// The `p`th percentile (nearest rank) of first-reply times, counting each unanswered case at
+/// its silence so far, `today` being the current day.
+pub fn quantile(t: &Tally, p: f64, today: i64) -> Option<Quantile> {
+    let mut all: Vec<(Duration, bool, i64)> = t
+        .replies
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(b, n)| (bucket_value(*b), true, *n))
+        .chain(
+            t.silent
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(day, n)| (Duration::days((today - day).max(0)), false, *n)),
+        )
+        .collect();
+    let total: i64 = all.iter().map(|(_, _, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    // Ties: an answered case before a silent one of the same length.
+    all.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    for (d, answered, n) in all {
+        seen += n;
+        if seen >= rank {
+            return Some(if answered {
+                Quantile::Answered(d)
+            } else {
+                Quantile::StillSilent(d)
+            });
+        }
+    }
+    None
+}
+
+/// One company's figures as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    pub company: String,
+    pub reported: i64,
+    pub contacted: i64,
+    pub answered: i64,
+    /// Of the cases whose victims contacted support.
+    pub answered_pct: Option<u32>,
+    pub still_silent: i64,
+    pub longest_silence_days: Option<i64>,
+    pub median: Option<String>,
+    pub median_silent: bool,
+    pub p90: Option<String>,
+    pub p90_silent: bool,
+    pub public_pct: Option<u32>,
+    pub complaint_pct: Option<u32>,
+    pub authorities_pct: Option<u32>,
+    pub resolved_pct: Option<u32>,
+    /// Median and 90th percentile in seconds, for the export (negative: still silent).
+    #[serde(skip)]
+    pub median_secs: Option<i64>,
+    #[serde(skip)]
+    pub p90_secs: Option<i64>,
+}
+
+fn pct(n: i64, of: i64) -> Option<u32> {
+    (of > 0).then(|| ((n as f64 * 100.0 / of as f64).round()) as u32)
+}
+
+pub fn figures(name: &str, t: &Tally, today: i64, locale: Locale) -> Figures {
+    let reported = t.count("reported");
+    let contacted = t.count("contacted");
+    let answered = t.count("answered");
+    let shown = |q: &Option<Quantile>| match q {
+        Some(Quantile::Answered(d)) | Some(Quantile::StillSilent(d)) => {
+            Some(crate::core::views::fmt_duration(locale, *d))
+        }
+        None => None,
+    };
+    let secs = |q: &Option<Quantile>| match q {
+        Some(Quantile::Answered(d)) => Some(d.num_seconds()),
+        Some(Quantile::StillSilent(d)) => Some(-d.num_seconds()),
+        None => None,
+    };
+    let median = quantile(t, 50.0, today);
+    let p90 = quantile(t, 90.0, today);
+    Figures {
+        company: name.to_string(),
+        reported,
+        contacted,
+        answered,
+        answered_pct: pct(answered, contacted),
+        still_silent: t.silent.values().filter(|n| **n > 0).sum(),
+        longest_silence_days: t
+            .silent
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(d, _)| today - d)
+            .max(),
+        median: shown(&median),
+        median_silent: matches!(median, Some(Quantile::StillSilent(_))),
+        p90: shown(&p90),
+        p90_silent: matches!(p90, Some(Quantile::StillSilent(_))),
+        public_pct: pct(t.count("public"), reported),
+        complaint_pct: pct(t.count("complaint"), reported),
+        authorities_pct: pct(t.count("authorities"), reported),
+        resolved_pct: pct(t.count("resolved"), reported),
+        median_secs: secs(&median),
+        p90_secs: secs(&p90),
+    }
+}
+
+/// The table as CSV (one row per company and period).
+pub fn csv(rows: &[(String, &'static str, Figures)]) -> String {
+    let mut out = String::from(
+        "company,period,reported,contacted,answered,answered_pct,still_silent,\
+         median_first_reply_secs,p90_first_reply_secs,public_post_pct,complaint_pct,\
+         authorities_pct,resolved_pct\n",
+    );
+    let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+    let secs = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for (_, period, f) in rows {
+        let name = if f.company.contains([',', '"', '\n']) {
+            format!("\"{}\"", f.company.replace('"', "\"\""))
+        } else {
+            f.company.clone()
+        };
+        out.push_str(&format!(
+            "{name},{period},{},{},{},{},{},{},{},{},{},{},{}\n",
+            f.reported,
+            f.contacted,
+            f.answered,
+            opt(f.answered_pct),
+            f.still_silent,
+            secs(f.median_secs),
+            secs(f.p90_secs),
+            opt(f.public_pct),
+            opt(f.complaint_pct),
+            opt(f.authorities_pct),
+            opt(f.resolved_pct),
+        ));
+    }
+    out
+}
+
+/// The table as JSON.
+pub fn json(rows: &[(String, &'static str, Figures)]) -> String {
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(_, period, f)| {
+            serde_json::json!({
+                "company": f.company,
+                "period": period,
+                "reported": f.reported,
+                "contacted": f.contacted,
+                "answered": f.answered,
+                "answered_pct": f.answered_pct,
+                "still_silent": f.still_silent,
+                "median_first_reply_secs": f.median_secs.filter(|s| *s >= 0),
+                "median_still_silent_secs": f.median_secs.filter(|s| *s < 0).map(|s| -s),
+                "p90_first_reply_secs": f.p90_secs.filter(|s| *s >= 0),
+                "p90_still_silent_secs": f.p90_secs.filter(|s| *s < 0).map(|s| -s),
+                "public_post_pct": f.public_pct,
+                "complaint_pct": f.complaint_pct,
+                "authorities_pct": f.authorities_pct,
+                "resolved_pct": f.resolved_pct,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(contacted: Option<i64>, answered: Option<i64>) -> Facts {
+        let t = |h: i64| DateTime::<Utc>::from_timestamp(h * 3600, 0).unwrap();
+        Facts {
+            company: "tokenpocket".into(),
+            name: "TokenPocket".into(),
+            day: 0,
+            contacted: contacted.map(t),
+            answered: answered.map(t),
+            public: false,
+            complaint: false,
+            authorities: false,
+            resolved: false,
+        }
+    }
+
+    fn tally_of(facts: &[Facts]) -> Tally {
+        let mut rows = Vec::new();
+        for x in facts {
+            for (c, n) in delta(None, Some(x)) {
+                rows.push(Counter {
+                    scope: c.scope,
+                    company: c.company,
+                    metric: c.metric.to_string(),
+                    bucket: c.bucket,
+                    n,
+                });
+            }
+        }
+        tallies(&rows, 0).remove("tokenpocket").unwrap().0
+    }
+
+    #[test]
+    fn buckets_are_within_five_percent() {
+        for secs in [60i64, 3_600, 86_400, 9 * 86_400, 400 * 86_400] {
+            let v = bucket_value(reply_bucket(Duration::seconds(secs))).num_seconds() as f64;
+            assert!((v / secs as f64 - 1.0).abs() < 0.055, "{secs} → {v}");
+        }
+    }
+
+    #[test]
+    fn a_reply_moves_a_case_from_silent_to_answered() {
+        let before = f(Some(1), None);
+        let after = f(Some(1), Some(49));
+        let d = delta(Some(&before), Some(&after));
+        let silent: Vec<_> = d.iter().filter(|(c, _)| c.metric == "silent").collect();
+        assert_eq!(silent.len(), 2, "both scopes");
+        assert!(silent.iter().all(|(_, n)| *n == -1));
+        assert!(d.iter().any(|(c, n)| c.metric == "answered" && *n == 1));
+        assert!(
+            d.iter().all(|(c, _)| c.metric != "reported"),
+            "unchanged: {d:?}"
+        );
+        assert!(delta(Some(&after), Some(&after)).is_empty());
+    }
+
+    #[test]
+    fn unanswered_cases_count_as_still_silent() {
+        // Two answered in 2 days, three never: the median is a silent case.
+        let cases = [
+            f(Some(0), Some(48)),
+            f(Some(0), Some(48)),
+            f(Some(0), None),
+            f(Some(0), None),
+            f(Some(0), None),
+        ];
+        let t = tally_of(&cases);
+        assert_eq!(
+            quantile(&t, 50.0, 10),
+            Some(Quantile::StillSilent(Duration::days(10)))
+        );
+        let fig = figures("TokenPocket", &t, 10, Locale::En);
+        assert_eq!((fig.reported, fig.contacted, fig.answered), (5, 5, 2));
+        assert_eq!(fig.answered_pct, Some(40));
+        assert_eq!(fig.still_silent, 3);
+        assert!(fig.median_silent && fig.p90_silent);
+        // Four answered, one silent: the median is an answer, about two days.
+        let cases = [
+            f(Some(0), Some(48)),
+            f(Some(0), Some(48)),
+            f(Some(0), Some(48)),
+            f(Some(0), Some(2)),
+            f(Some(0), None),
+        ];
+        let t = tally_of(&cases);
+        match quantile(&t, 50.0, 10) {
+            Some(Quantile::Answered(d)) => assert!((d.num_hours() - 48).abs() <= 3, "{d}"),
+            q => panic!("{q:?}"),
+        }
+        assert!(matches!(
+            quantile(&t, 90.0, 10),
+            Some(Quantile::StillSilent(_))
+        ));
+    }
+}

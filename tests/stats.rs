@@ -1,0 +1,320 @@
+//! Support responsiveness per company end to end, on SQLite and PostgreSQL: aliases fold into
+//! one company, unanswered cases count as still silent, the threshold hides small companies
+//! from everyone but moderators, the export, the incrementally kept counters equal a fold of
+//! every case, the backfill of earlier cases, and the monthly post through moderator approval.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use recourse::core::identity::{Actor, ChatRef};
+use recourse::core::message::{Does, Incoming, Input, Place};
+use recourse::core::ports::{OutboxItem, Store};
+use recourse::core::stats;
+
+const SPELLINGS: [&str; 5] = [
+    "TokenPocket",
+    "TP Wallet",
+    "tp钱包",
+    "ＴｏｋｅｎＰｏｃｋｅｔ",
+    "token-pocket",
+];
+
+/// Files five TokenPocket cases (five spellings) and two imToken ones, all contacted on the
+/// day; two TokenPocket victims hear back after two days; ten days pass.
+async fn file_cases(app: &App) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (i, s) in SPELLINGS.iter().enumerate() {
+        let who = person(&format!("tp{i}"));
+        ids.push(
+            app.report(
+                &who,
+                &format!(r#"wallet="{s}" chain=eth amount="1 ETH" contacted="2026-11-20 email""#),
+            )
+            .await,
+        );
+    }
+    for (i, s) in ["imToken", "im钱包"].iter().enumerate() {
+        let who = person(&format!("im{i}"));
+        ids.push(
+            app.report(
+                &who,
+                &format!(r#"wallet="{s}" chain=eth amount="2 ETH" contacted="2026-11-20 email""#),
+            )
+            .await,
+        );
+    }
+    app.wait(Duration::hours(48)).await;
+    for (i, id) in ids.iter().take(2).enumerate() {
+        let r = app
+            .say(
+                &person(&format!("tp{i}")),
+                &format!("/replied {id} they looked at it"),
+            )
+            .await;
+        assert!(!r.is_empty());
+    }
+    app.wait(Duration::days(8)).await;
+    app.deliver().await;
+    ids
+}
+
+/// The counters as kept, and as a fold of every case's facts: they must be equal.
+async fn assert_counters_match_cases(app: &App, ids: &[String]) {
+    let mut expected: BTreeMap<(i64, String, String, i64), i64> = BTreeMap::new();
+    for id in ids {
+        let case = load(app, id).await;
+        for (cell, n) in stats::delta(None, stats::facts(&case).as_ref()) {
+            *expected
+                .entry((
+                    cell.scope,
+                    cell.company,
+                    cell.metric.to_string(),
+                    cell.bucket,
+                ))
+                .or_default() += n;
+        }
+    }
+    let kept: BTreeMap<(i64, String, String, i64), i64> = app
+        .store
+        .stat_counters(0, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| ((c.scope, c.company, c.metric, c.bucket), c.n))
+        .collect();
+    assert_eq!(kept, expected);
+}
+
+async fn figures_fold_aliases_count_silence_and_keep_to_the_threshold(url: &str) {
+    let app = App::new(url).await;
+    let ids = file_cases(&app).await;
+    let (anyone, mo) = (person("someone"), moderator("mo"));
+
+    let r = app.say(&anyone, "/stats").await;
+    assert!(r.contains("TokenPocket"), "{r}");
+    assert!(
+        r.contains("5 reports · 5 contacted support · 2 answered (40%)"),
+        "{r}"
+    );
+    // Three of five never answered: the median is one of them, silent ten days now.
+    assert!(r.contains("median still silent at 10d"), "{r}");
+    assert!(r.contains("3 still waiting"), "{r}");
+    assert!(!r.contains("imToken"), "under the threshold: {r}");
+    assert!(r.contains("1 more company has fewer than 5 reports"), "{r}");
+    for id in &ids {
+        assert!(!r.contains(id.as_str()), "a case ID in the figures: {r}");
+    }
+    assert!(!r.contains("tp0") && !r.contains("im0"));
+    // One company, however it is spelled.
+    // (Chinese in the message: the answer is in Chinese.)
+    let r = app.say(&anyone, "/stats tp钱包").await;
+    assert!(r.contains("TokenPocket") && r.contains("5 份报告"), "{r}");
+    let r = app.say(&anyone, "/stats im钱包").await;
+    assert!(r.contains("报告还不够多"), "{r}");
+    // That person now reads Chinese; another reads English.
+    let anyone = person("another");
+    let r = app.say(&anyone, "/stats imToken").await;
+    assert!(r.contains("not enough reports yet"), "{r}");
+    let r = app.say(&anyone, "/stats Acme Vault").await;
+    assert!(r.contains("not enough reports yet"), "{r}");
+    // Moderators see every company, marked.
+    let r = app.say(&mo, "/stats").await;
+    assert!(
+        r.contains("imToken (under 5 reports: moderators only)"),
+        "{r}"
+    );
+    assert!(
+        r.contains("2 reports · 2 contacted support · 0 answered (0%)"),
+        "{r}"
+    );
+    // In Chinese too.
+    let r = app.say(&person("tp0"), "/lang zh").await;
+    assert!(!r.is_empty());
+    let r = app.say(&person("tp0"), "/stats").await;
+    assert!(r.contains("客服响应统计") && r.contains("5 份报告"), "{r}");
+
+    // The export is for moderators.
+    let r = app.say(&anyone, "/stats export").await;
+    assert!(r.contains("Only moderators can use /stats export"), "{r}");
+    let h = app.handle(&mo, "/stats export", true).await;
+    let files: Vec<_> = h.answers().filter_map(|o| o.attachment.as_ref()).collect();
+    assert_eq!(files.len(), 2);
+    let csv = &files[0].content;
+    assert!(
+        csv.starts_with("company,period,reported,contacted,answered"),
+        "{csv}"
+    );
+    assert!(csv.contains("\nTokenPocket,all_time,5,5,2,40,3,-"), "{csv}");
+    assert!(csv.contains("\nimToken,all_time,2,2,0,0,2,"), "{csv}");
+    let json: serde_json::Value = serde_json::from_str(&files[1].content).unwrap();
+    let tp = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["company"] == "TokenPocket" && r["period"] == "all_time")
+        .unwrap();
+    assert_eq!(tp["answered"], 2);
+    assert!(tp["median_still_silent_secs"].as_i64().unwrap() >= 9 * 86_400);
+    let p = tp["median_first_reply_secs"].clone();
+    assert!(p.is_null(), "{p}");
+
+    assert_counters_match_cases(&app, &ids).await;
+    // A resolved case and a late answer move the counters, and still match.
+    app.say(&person("tp2"), &format!("/replied {} sorted", ids[2]))
+        .await;
+    app.say(&person("tp3"), &format!("/resolve {}", ids[3]))
+        .await;
+    assert_counters_match_cases(&app, &ids).await;
+    let r = app.say(&anyone, "/stats TokenPocket").await;
+    assert!(
+        r.contains("3 answered (60%)") && r.contains("resolved 20%"),
+        "{r}"
+    );
+}
+
+/// Runs one statement on the test database.
+async fn exec(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
+            .await
+            .unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+async fn cases_filed_before_the_figures_are_counted_once(url: &str) {
+    let app = App::new(url).await;
+    let ids = file_cases(&app).await;
+    let before = app.store.stat_counters(0, None).await.unwrap();
+    app.store.close().await;
+    // As a database from before migration 0007 looks once migrated: no facts, no counters.
+    for sql in [
+        "DELETE FROM case_stats",
+        "DELETE FROM stat_counters",
+        "DELETE FROM stat_companies",
+        "DELETE FROM settings WHERE key = 'schema/stats_backfilled'",
+    ] {
+        exec(url, sql).await;
+    }
+    let store = recourse::store::SqlStore::open(url).await.unwrap();
+    let mut after = store.stat_counters(0, None).await.unwrap();
+    let mut before = before;
+    let key = |c: &stats::Counter| (c.scope, c.company.clone(), c.metric.clone(), c.bucket);
+    before.sort_by_key(key);
+    after.sort_by_key(key);
+    assert_eq!(after, before);
+    let names = store.stat_companies().await.unwrap();
+    assert!(names.iter().any(|(_, n)| n == "TokenPocket"), "{names:?}");
+    // Opening again counts nothing twice.
+    store.close().await;
+    let store = recourse::store::SqlStore::open(url).await.unwrap();
+    let mut again = store.stat_counters(0, None).await.unwrap();
+    again.sort_by_key(key);
+    assert_eq!(again, before);
+    assert!(ids.len() == 7);
+    store.close().await;
+}
+
+async fn press(app: &App, who: &Actor, out: &[OutboxItem], label: &str) -> String {
+    let token = out
+        .iter()
+        .flat_map(|i| i.meta.buttons.iter())
+        .find(|b| b.label == label)
+        .map(|b| match &b.does {
+            Does::Press { token } => token.clone(),
+            other => panic!("not a press: {other:?}"),
+        })
+        .unwrap_or_else(|| panic!("no button {label}"));
+    let msg = Incoming {
+        actor: who.clone(),
+        chat: ChatRef::Console,
+        place: Place::Private,
+        input: Input::Press(token),
+        message: None,
+        id: None,
+        link: None,
+        locale_hint: None,
+    };
+    app.input(&msg)
+        .await
+        .answers()
+        .map(|o| o.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn the_monthly_post_is_drafted_once_and_published_on_approval(url: &str) {
+    let mut settings = recourse::config::Settings::default();
+    settings.stats.monthly_post = true;
+    settings.stats.monthly_at = "09:00".into();
+    let app = App::with_settings(url, settings).await;
+    file_cases(&app).await;
+    // 2026-11-30 19:30 now. Not before the 1st at 09:00.
+    let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
+    app.clock.advance_to(at(1, 8, 59));
+    app.scheduler.run_once(app.now()).await.unwrap();
+    let out = app.deliver().await;
+    assert!(
+        to_mods(&out).iter().all(|m| !m.contains("Monthly")),
+        "{:?}",
+        to_mods(&out)
+    );
+    app.clock.advance_to(at(1, 9, 0));
+    app.scheduler.run_once(app.now()).await.unwrap();
+    let out = app.deliver().await;
+    let mods = to_mods(&out).join("\n");
+    assert!(
+        mods.contains("Monthly support-responsiveness post ST-2026-12"),
+        "{mods}"
+    );
+    assert!(mods.contains("Support responsiveness, 2026-12") && mods.contains("TokenPocket"));
+    assert!(!mods.contains("imToken"), "under the threshold: {mods}");
+    assert!(to_public(&out).is_empty(), "nothing public before approval");
+    // Once per month, however often the scheduler runs (a second instance too).
+    app.clock.advance_to(at(2, 9, 0));
+    app.scheduler.run_once(app.now()).await.unwrap();
+    let other = App::on(app.store.clone(), app.clock.clone(), {
+        let mut s = recourse::config::Settings::default();
+        s.stats.monthly_post = true;
+        s
+    });
+    other.scheduler.run_once(app.now()).await.unwrap();
+    assert!(
+        to_mods(&app.deliver().await)
+            .iter()
+            .all(|m| !m.contains("Monthly"))
+    );
+    assert!(
+        to_mods(&other.deliver().await)
+            .iter()
+            .all(|m| !m.contains("Monthly"))
+    );
+
+    let r = press(&app, &person("tp0"), &out, "Approve").await;
+    assert!(r.contains("Only moderators"), "{r}");
+    let r = press(&app, &moderator("mo"), &out, "Approve").await;
+    assert!(r.contains("Approved ST-2026-12"), "{r}");
+    let sent = app.deliver().await;
+    let public = to_public(&sent).join("\n");
+    assert!(
+        public.contains("Support responsiveness, 2026-12") && public.contains("TokenPocket"),
+        "{public}"
+    );
+    let r = press(&app, &moderator("mo"), &out, "Reject").await;
+    assert!(r.contains("was already approved"), "{r}");
+    assert!(to_public(&app.deliver().await).is_empty());
+}
+
+both_backends!(
+    figures_fold_aliases_count_silence_and_keep_to_the_threshold,
+    cases_filed_before_the_figures_are_counted_once,
+    the_monthly_post_is_drafted_once_and_published_on_approval,
+);
