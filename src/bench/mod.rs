@@ -265,6 +265,33 @@ async fn run_on(url: &str, opts: &Options, progress: &impl Fn(&str)) -> anyhow::
         10.0,
     );
 
+    progress(&format!(
+        "stats: /stats over the figures of {STATS_CASES} cases (synthesized counters)"
+    ));
+    let rows = stats_counters(&store, STATS_CASES).await?;
+    figures.info("stats_counter_rows", rows as f64, "rows");
+    store.settle().await?;
+    for (key_50, key_99, moderator) in [
+        ("stats_p50_ms", "stats_p99_ms", false),
+        ("stats_mod_p50_ms", "stats_mod_p99_ms", true),
+    ] {
+        let mut samples = Vec::with_capacity(STATS_SAMPLES);
+        for i in 0..STATS_SAMPLES {
+            let mut msg = report_message(7_000_000_000 + i as i64);
+            msg.actor.moderator = moderator;
+            msg.input = crate::core::message::Input::Text("/stats".to_string());
+            let t = Instant::now();
+            let handled = engine.handle(&msg).await?;
+            samples.push(t.elapsed().as_secs_f64() * 1e3);
+            anyhow::ensure!(
+                handled.out.iter().any(|o| o.text.contains("Company 00")),
+                "/stats did not show the most reported company"
+            );
+        }
+        figures.info(key_50, percentile(&mut samples, 50.0), "ms");
+        figures.at_most(key_99, percentile(&mut samples, 99.0), "ms", 50.0);
+    }
+
     progress(&format!("claims: a backlog of {} due steps", plan.backlog));
     let postgres = matches!(store, SqlStore::Postgres(_));
     let base = Utc::now() - chrono::Duration::hours(6);
@@ -338,6 +365,60 @@ async fn run_on(url: &str, opts: &Options, progress: &impl Fn(&str)) -> anyhow::
         figures: figures.0,
         values,
     })
+}
+
+/// Cases whose figures `/stats` reads in the bench (the target is at this many).
+const STATS_CASES: u64 = 1_000_000;
+const STATS_SAMPLES: usize = 200;
+
+/// Fills the figures' counters as `n` cases would: 40 companies (a few much more reported
+/// than the rest), reports spread over two years up to today, two in three with support
+/// contacted, a third of those answered after a minute to two months, some escalated.
+/// The cases themselves are not written: `/stats` reads only the counters. Returns the
+/// number of counter rows.
+async fn stats_counters(store: &SqlStore, n: u64) -> anyhow::Result<usize> {
+    use crate::core::stats::{self, Facts};
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+    let now = Utc::now();
+    let mut sum: std::collections::HashMap<stats::Cell, i64> = Default::default();
+    let names: Vec<(String, String)> = (0..40)
+        .map(|c| {
+            let name = format!("Company {c:02}");
+            (crate::core::company::fold(&name), name)
+        })
+        .collect();
+    for _ in 0..n {
+        // Company c with weight 1 / (c + 1).
+        let c = ((40f64 + 1.0).powf(rng.random::<f64>()) - 1.0) as usize;
+        let (key, name) = &names[c.min(39)];
+        let reported = now - chrono::Duration::minutes(rng.random_range(0..730 * 24 * 60));
+        let contacted = rng
+            .random_bool(2.0 / 3.0)
+            .then(|| reported + chrono::Duration::minutes(rng.random_range(0..600)));
+        let answered = contacted.filter(|_| rng.random_bool(1.0 / 3.0)).map(|c| {
+            let minutes = 86_400f64.powf(rng.random::<f64>());
+            c + chrono::Duration::minutes(minutes as i64)
+        });
+        let public = rng.random_bool(0.2);
+        let f = Facts {
+            company: key.clone(),
+            name: name.clone(),
+            day: stats::day_of(reported),
+            contacted,
+            answered: answered.filter(|a| *a <= now),
+            public,
+            complaint: public && rng.random_bool(0.5),
+            authorities: public && rng.random_bool(0.3),
+            resolved: rng.random_bool(0.05),
+        };
+        for cell in stats::cells(&f) {
+            *sum.entry(cell).or_default() += 1;
+        }
+    }
+    let sum: std::collections::BTreeMap<_, _> = sum.into_iter().collect();
+    store.add_stat_counters(&sum, &names).await?;
+    Ok(sum.len())
 }
 
 /// Nearest-rank percentile; sorts `v`.

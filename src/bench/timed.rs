@@ -229,6 +229,14 @@ impl<S: Store> Store for Timed<S> {
     ) -> StoreResult<Vec<crate::core::stats::Counter>> {
         self.inner.stat_counters(recent_from, company).await
     }
+    async fn stat_summary(
+        &self,
+        recent_from: i64,
+        today: i64,
+        company: Option<&str>,
+    ) -> StoreResult<Vec<crate::core::stats::Counter>> {
+        self.inner.stat_summary(recent_from, today, company).await
+    }
     async fn stat_companies(&self) -> StoreResult<Vec<(String, String)>> {
         self.inner.stat_companies().await
     }

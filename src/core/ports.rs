@@ -327,6 +327,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         recent_from: i64,
         company: Option<&str>,
     ) -> impl Future<Output = StoreResult<Vec<crate::core::stats::Counter>>> + Send;
+    /// The counters summed for `/stats`: all time (scope -1) and over the cases reported from
+    /// day `recent_from` on (scope `recent_from`), silent cases grouped by their silence on
+    /// day `today` (see the store), with `silent_oldest` rows; of one company or of all.
+    fn stat_summary(
+        &self,
+        recent_from: i64,
+        today: i64,
+        company: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<crate::core::stats::Counter>>> + Send;
     /// Each counted company's key and how it is shown.
     fn stat_companies(&self) -> impl Future<Output = StoreResult<Vec<(String, String)>>> + Send;
 

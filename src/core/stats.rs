@@ -193,6 +193,8 @@ pub struct Tally {
     pub replies: BTreeMap<i64, i64>,
     /// Day of first contact → cases still waiting for an answer.
     pub silent: BTreeMap<i64, i64>,
+    /// The oldest first contact still unanswered, where the store grouped `silent`.
+    pub oldest_silent: Option<i64>,
 }
 
 impl Tally {
@@ -200,6 +202,9 @@ impl Tally {
         match c.metric.as_str() {
             "reply" => *self.replies.entry(c.bucket).or_default() += c.n,
             "silent" => *self.silent.entry(c.bucket).or_default() += c.n,
+            "silent_oldest" => {
+                self.oldest_silent = Some(self.oldest_silent.map_or(c.bucket, |d| d.min(c.bucket)))
+            }
             m => *self.counts.entry(m.to_string()).or_default() += c.n,
         }
     }
@@ -325,8 +330,10 @@ pub fn figures(name: &str, t: &Tally, today: i64, locale: Locale) -> Figures {
             .silent
             .iter()
             .filter(|(_, n)| **n > 0)
-            .map(|(d, _)| today - d)
-            .max(),
+            .map(|(d, _)| *d)
+            .chain(t.oldest_silent)
+            .min()
+            .map(|d| today - d),
         median: shown(&median),
         median_silent: matches!(median, Some(Quantile::StillSilent(_))),
         p90: shown(&p90),

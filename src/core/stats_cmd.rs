@@ -49,7 +49,7 @@ pub(crate) async fn table<S: Store>(
         },
         None => None,
     };
-    let counters = store.stat_counters(from, key.as_deref()).await?;
+    let counters = store.stat_summary(from, today, key.as_deref()).await?;
     let names: HashMap<String, String> = store.stat_companies().await?.into_iter().collect();
     let mut rows: Vec<CompanyRow> = stats::tallies(&counters, from)
         .into_iter()

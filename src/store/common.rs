@@ -453,6 +453,24 @@ async fn apply_facts<'a>(
             facts: json(&new)?,
         });
     }
+    add_counters(conn, &sum).await?;
+    if !facts.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO case_stats (case_id, facts) SELECT x.case_id, x.facts FROM {FACT_ROWS} \
+             WHERE true ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
+        ))
+        .bind(rows(&facts)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    add_names(conn, &names).await
+}
+
+/// Adds to the counters (in the cells' order, so concurrent writers lock rows in one order).
+async fn add_counters(
+    conn: &mut Conn,
+    sum: &std::collections::BTreeMap<crate::core::stats::Cell, i64>,
+) -> R<()> {
     let counters: Vec<CounterRow> = sum
         .iter()
         .filter(|(_, n)| **n != 0)
@@ -466,39 +484,37 @@ async fn apply_facts<'a>(
             n: *n,
         })
         .collect();
-    if !counters.is_empty() {
-        sqlx::query(&format!(
-            "INSERT INTO stat_counters (scope, company, metric, bucket, n) \
-             SELECT x.scope, x.company, x.metric, x.bucket, x.n FROM {COUNTER_ROWS} \
-             WHERE true ORDER BY x.ord \
-             ON CONFLICT (scope, company, metric, bucket) DO UPDATE SET n = stat_counters.n + excluded.n"
-        ))
-        .bind(rows(&counters)?)
-        .execute(&mut *conn)
-        .await?;
+    if counters.is_empty() {
+        return Ok(());
     }
-    if !facts.is_empty() {
-        sqlx::query(&format!(
-            "INSERT INTO case_stats (case_id, facts) SELECT x.case_id, x.facts FROM {FACT_ROWS} \
-             WHERE true ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts"
-        ))
-        .bind(rows(&facts)?)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO stat_counters (scope, company, metric, bucket, n) \
+         SELECT x.scope, x.company, x.metric, x.bucket, x.n FROM {COUNTER_ROWS} \
+         WHERE true ORDER BY x.ord \
+         ON CONFLICT (scope, company, metric, bucket) DO UPDATE SET n = stat_counters.n + excluded.n"
+    ))
+    .bind(rows(&counters)?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Notes how each company (its key) is shown, where it is not noted yet.
+async fn add_names(conn: &mut Conn, names: &[(String, String)]) -> R<()> {
+    if names.is_empty() {
+        return Ok(());
     }
-    if !names.is_empty() {
-        let names: Vec<NameRow> = names
-            .iter()
-            .map(|(company, name)| NameRow { company, name })
-            .collect();
-        sqlx::query(&format!(
-            "INSERT INTO stat_companies (company, name) SELECT x.company, x.name FROM {NAME_ROWS} \
-             WHERE true ON CONFLICT (company) DO NOTHING"
-        ))
-        .bind(rows(&names)?)
-        .execute(&mut *conn)
-        .await?;
-    }
+    let names: Vec<NameRow> = names
+        .iter()
+        .map(|(company, name)| NameRow { company, name })
+        .collect();
+    sqlx::query(&format!(
+        "INSERT INTO stat_companies (company, name) SELECT x.company, x.name FROM {NAME_ROWS} \
+         WHERE true ON CONFLICT (company) DO NOTHING"
+    ))
+    .bind(rows(&names)?)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -1315,6 +1331,71 @@ impl Backend {
             .collect()
     }
 
+    /// The figures' counters summed for `/stats`: all time (scope -1) and over the cases
+    /// reported from day `recent_from` on (scope `recent_from`), of one company (its key) or
+    /// of all. Silent cases are grouped by how long they have been silent on day `today`:
+    /// exact under 32 days, then in steps of a sixteenth of the octave, each group shown at
+    /// its shortest silence (so "still silent at N days" is a lower bound, within 7%); the
+    /// metric `silent_oldest` carries each company's oldest unanswered first contact.
+    /// A few thousand rows come back however many cases and days there are.
+    pub async fn stat_summary(
+        &self,
+        recent_from: i64,
+        today: i64,
+        company: Option<&str>,
+    ) -> R<Vec<crate::core::stats::Counter>> {
+        let found = sqlx::query(
+            "WITH c AS ( \
+               SELECT CASE WHEN scope = -1 THEN -1 ELSE $1 END AS scope, company, metric, bucket, n, \
+                      CASE WHEN $2 - bucket < 0 THEN 0 ELSE $2 - bucket END AS age \
+               FROM stat_counters \
+               WHERE (scope = -1 OR scope >= $1) AND n <> 0 AND ($3 = '' OR company = $3)), \
+             g AS ( \
+               SELECT scope, company, metric, n, bucket AS oldest, \
+                      CASE WHEN metric <> 'silent' THEN bucket \
+                           ELSE $2 - (age - age % (CASE WHEN age < 32 THEN 1 WHEN age < 64 THEN 2 \
+                                WHEN age < 128 THEN 4 WHEN age < 256 THEN 8 WHEN age < 512 THEN 16 \
+                                WHEN age < 1024 THEN 32 WHEN age < 2048 THEN 64 ELSE 128 END)) END AS bucket \
+               FROM c) \
+             SELECT scope, company, metric, bucket, CAST(SUM(n) AS BIGINT) AS n, MIN(oldest) AS oldest \
+             FROM g GROUP BY scope, company, metric, bucket",
+        )
+        .bind(recent_from)
+        .bind(today)
+        .bind(company.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(found.len() + 64);
+        let mut oldest: std::collections::BTreeMap<(i64, String), i64> = Default::default();
+        for row in &found {
+            let c = crate::core::stats::Counter {
+                scope: row.try_get("scope")?,
+                company: row.try_get("company")?,
+                metric: row.try_get("metric")?,
+                bucket: row.try_get("bucket")?,
+                n: row.try_get("n")?,
+            };
+            if c.metric == "silent" && c.n > 0 {
+                let day: i64 = row.try_get("oldest")?;
+                let e = oldest.entry((c.scope, c.company.clone())).or_insert(day);
+                *e = (*e).min(day);
+            }
+            out.push(c);
+        }
+        out.extend(
+            oldest
+                .into_iter()
+                .map(|((scope, company), day)| crate::core::stats::Counter {
+                    scope,
+                    company,
+                    metric: "silent_oldest".to_string(),
+                    bucket: day,
+                    n: 1,
+                }),
+        );
+        Ok(out)
+    }
+
     /// Each counted company's key and how it is shown.
     pub async fn stat_companies(&self) -> R<Vec<(String, String)>> {
         let found = sqlx::query("SELECT company, name FROM stat_companies")
@@ -1324,6 +1405,25 @@ impl Backend {
             .iter()
             .map(|row| Ok((row.try_get("company")?, row.try_get("name")?)))
             .collect()
+    }
+
+    /// Adds counters as many cases' facts would (`recourse bench` fills a large table so,
+    /// without writing every case); chunked, one transaction per chunk.
+    pub async fn add_stat_counters(
+        &self,
+        sum: &std::collections::BTreeMap<crate::core::stats::Cell, i64>,
+        names: &[(String, String)],
+    ) -> R<()> {
+        let _w = self.write_lock().await;
+        let cells: Vec<_> = sum.iter().collect();
+        for chunk in cells.chunks(5_000) {
+            let part = chunk.iter().map(|(c, n)| ((*c).clone(), **n)).collect();
+            let mut tx = self.pool.begin_with(BEGIN).await?;
+            add_counters(&mut tx, &part).await?;
+            tx.commit().await?;
+        }
+        let mut conn = self.pool.acquire().await?;
+        add_names(&mut conn, names).await
     }
 
     /// Counts the cases filed before the figures existed (migration 0007), once per

@@ -102,6 +102,18 @@ impl SqlStore {
         }
     }
 
+    /// Adds to the figures' counters as if many cases had been saved (for `recourse bench`).
+    pub async fn add_stat_counters(
+        &self,
+        sum: &std::collections::BTreeMap<crate::core::stats::Cell, i64>,
+        names: &[(String, String)],
+    ) -> StoreResult<()> {
+        match self {
+            SqlStore::Sqlite(b) => b.add_stat_counters(sum, names).await,
+            SqlStore::Postgres(b) => b.add_stat_counters(sum, names).await,
+        }
+    }
+
     /// One `SELECT 1`, for benchmark reports.
     pub async fn round_trip(&self) -> StoreResult<()> {
         match self {
@@ -350,6 +362,14 @@ impl Store for SqlStore {
         out: &[Outgoing],
     ) -> StoreResult<bool> {
         dispatch!(self, b => b.decide_draft(id, status, by, reason, at, out).await)
+    }
+    async fn stat_summary(
+        &self,
+        recent_from: i64,
+        today: i64,
+        company: Option<&str>,
+    ) -> StoreResult<Vec<crate::core::stats::Counter>> {
+        dispatch!(self, b => b.stat_summary(recent_from, today, company).await)
     }
     async fn stat_counters(
         &self,
