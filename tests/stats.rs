@@ -313,7 +313,114 @@ async fn the_monthly_post_is_drafted_once_and_published_on_approval(url: &str) {
     assert!(to_public(&app.deliver().await).is_empty());
 }
 
+/// Silences of months and years are read from blocks of days: shown at most 7% too short,
+/// never too long, and exact under two months.
+async fn old_silences_are_read_within_seven_percent(url: &str) {
+    let app = App::new(url).await;
+    let ages = [20i64, 100, 300, 600, 1000];
+    let mut ids = Vec::new();
+    for (i, age) in ages.iter().enumerate() {
+        let day = (start() - Duration::days(*age)).format("%Y-%m-%d");
+        let id = app
+            .report(
+                &person(&format!("sp{i}")),
+                &format!(r#"wallet=SafePal chain=eth amount="1 ETH" contacted="{day} email""#),
+            )
+            .await;
+        ids.push(id);
+    }
+    let h = app.handle(&moderator("mo"), "/stats export", true).await;
+    let files: Vec<_> = h.answers().filter_map(|o| o.attachment.as_ref()).collect();
+    let json: serde_json::Value = serde_json::from_str(&files[1].content).unwrap();
+    let row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["company"] == "SafePal" && r["period"] == "all_time")
+        .unwrap()
+        .clone();
+    assert_eq!(row["still_silent"], 5, "{row}");
+    let within = |shown: i64, truth: i64| shown <= truth && shown * 100 >= truth * 93;
+    let days = |k: &str| row[k].as_i64().unwrap() / 86_400;
+    // Nearest rank of five: the median is the third silence, the 90th percentile the fifth.
+    assert!(within(days("median_still_silent_secs"), 300), "{row}");
+    assert!(within(days("p90_still_silent_secs"), 1000), "{row}");
+    let longest = row["longest_silence_days"].as_i64().unwrap();
+    assert!(within(longest, 1000), "{row}");
+    // The kept counters (day by day and in blocks) equal a fold of the cases.
+    let kept = app.store.stat_counters(0, None).await.unwrap();
+    assert!(kept.iter().any(|c| c.metric == "silent64"), "{kept:?}");
+    assert_counters_match_cases(&app, &ids).await;
+    let r = app.say(&moderator("mo"), "/stats SafePal").await;
+    assert!(r.contains("5 still waiting, longest"), "{r}");
+}
+
+/// A database whose counters were kept before migration 0008 gets the silences' blocks
+/// derived from its day-by-day rows, as a save would have added them (floor division, also
+/// before 1970), and only for the all-time scope.
+async fn migration_0008_counts_earlier_silences_in_blocks(url: &str) {
+    let pg = url.starts_with("postgres");
+    // The migrations up to 0007 only, as an older binary applied them.
+    let dir = tempfile::tempdir().unwrap();
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(if pg { "postgres" } else { "sqlite" });
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name.as_str() < "0008" {
+            std::fs::copy(&path, dir.path().join(&name)).unwrap();
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+    let days = [-5i64, 3, 20_000, 20_001, 20_063, 20_064];
+    let mut rows: Vec<String> = days
+        .iter()
+        .map(|d| format!("(-1, 'acme', 'silent', {d}, 2)"))
+        .collect();
+    rows.push("(-1, 'acme', 'reply', 40, 3)".into());
+    rows.push("(20000, 'acme', 'silent', 20000, 1)".into());
+    let insert = format!(
+        "INSERT INTO stat_counters (scope, company, metric, bucket, n) VALUES {}",
+        rows.join(", ")
+    );
+    if pg {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        migrator.run(&pool).await.unwrap();
+        sqlx::query(&insert).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}?mode=rwc"))
+            .await
+            .unwrap();
+        migrator.run(&pool).await.unwrap();
+        sqlx::query(&insert).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let store = recourse::store::SqlStore::open(url).await.unwrap();
+    let kept: BTreeMap<(i64, String, i64), i64> = store
+        .stat_counters(0, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.metric != "silent" && c.metric != "reply")
+        .map(|c| ((c.scope, c.metric, c.bucket), c.n))
+        .collect();
+    let mut expected: BTreeMap<(i64, String, i64), i64> = BTreeMap::new();
+    for d in days {
+        for (size, metric) in stats::SILENT_BLOCKS {
+            *expected
+                .entry((stats::ALL_TIME, metric.to_string(), d.div_euclid(size)))
+                .or_default() += 2;
+        }
+    }
+    assert_eq!(kept, expected);
+    store.close().await;
+}
+
 both_backends!(
+    migration_0008_counts_earlier_silences_in_blocks,
+    old_silences_are_read_within_seven_percent,
     figures_fold_aliases_count_silence_and_keep_to_the_threshold,
     cases_filed_before_the_figures_are_counted_once,
     the_monthly_post_is_drafted_once_and_published_on_approval,

@@ -328,8 +328,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         company: Option<&str>,
     ) -> impl Future<Output = StoreResult<Vec<crate::core::stats::Counter>>> + Send;
     /// The counters summed for `/stats`: all time (scope -1) and over the cases reported from
-    /// day `recent_from` on (scope `recent_from`), silent cases grouped by their silence on
-    /// day `today` (see the store), with `silent_oldest` rows; of one company or of all.
+    /// day `recent_from` on (scope `recent_from`), old silences on day `today` read from
+    /// blocks of days (see [`crate::core::stats::silent_bounds`]); of one company or of all.
     fn stat_summary(
         &self,
         recent_from: i64,

@@ -120,6 +120,20 @@ pub fn bucket_value(b: i64) -> Duration {
     Duration::seconds(secs.round() as i64)
 }
 
+/// All-time unanswered cases are counted again in blocks of this many days of first contact
+/// (metric `silent<size>`, bucket `day.div_euclid(size)`), so that `/stats` reads an old
+/// silence from a few block rows instead of one row per day (see [`silent_bounds`]).
+pub const SILENT_BLOCKS: [(i64, &str); 3] = [(4, "silent4"), (16, "silent16"), (64, "silent64")];
+
+/// Where `/stats` reads silences on day `today`: first contacts from day `b[0]` on day by day,
+/// from `b[1]` to `b[0]` in blocks of 4, from `b[2]` to `b[1]` in blocks of 16, before `b[2]`
+/// in blocks of 64. Each boundary is a multiple of its block, and a block is read only where
+/// its latest day is at least 15 blocks old, so a block counted at its latest day shows a
+/// silence at most 1/15 (under 7%) too short, never too long.
+pub fn silent_bounds(today: i64) -> [i64; 3] {
+    SILENT_BLOCKS.map(|(size, _)| (today - 15 * size + 1).div_euclid(size) * size)
+}
+
 /// The counters one case adds (each +1), in both scopes.
 pub fn cells(f: &Facts) -> Vec<Cell> {
     let mut metrics: Vec<(&'static str, i64)> = vec![("reported", 0)];
@@ -145,7 +159,7 @@ pub fn cells(f: &Facts) -> Vec<Cell> {
             metrics.push((m, 0));
         }
     }
-    let mut out = Vec::with_capacity(metrics.len() * 2);
+    let mut out = Vec::with_capacity(metrics.len() * 2 + SILENT_BLOCKS.len());
     for scope in [ALL_TIME, f.day] {
         for (metric, bucket) in &metrics {
             out.push(Cell {
@@ -154,6 +168,16 @@ pub fn cells(f: &Facts) -> Vec<Cell> {
                 metric,
                 bucket: *bucket,
             });
+            if scope == ALL_TIME && *metric == "silent" {
+                for (size, name) in SILENT_BLOCKS {
+                    out.push(Cell {
+                        scope,
+                        company: f.company.clone(),
+                        metric: name,
+                        bucket: bucket.div_euclid(size),
+                    });
+                }
+            }
         }
     }
     out
@@ -191,10 +215,9 @@ pub struct Tally {
     pub counts: BTreeMap<String, i64>,
     /// Reply-time bucket → cases.
     pub replies: BTreeMap<i64, i64>,
-    /// Day of first contact → cases still waiting for an answer.
+    /// Day of first contact → cases still waiting for an answer (a block of days read from
+    /// the store counts at its latest day).
     pub silent: BTreeMap<i64, i64>,
-    /// The oldest first contact still unanswered, where the store grouped `silent`.
-    pub oldest_silent: Option<i64>,
 }
 
 impl Tally {
@@ -202,9 +225,6 @@ impl Tally {
         match c.metric.as_str() {
             "reply" => *self.replies.entry(c.bucket).or_default() += c.n,
             "silent" => *self.silent.entry(c.bucket).or_default() += c.n,
-            "silent_oldest" => {
-                self.oldest_silent = Some(self.oldest_silent.map_or(c.bucket, |d| d.min(c.bucket)))
-            }
             m => *self.counts.entry(m.to_string()).or_default() += c.n,
         }
     }
@@ -330,10 +350,8 @@ pub fn figures(name: &str, t: &Tally, today: i64, locale: Locale) -> Figures {
             .silent
             .iter()
             .filter(|(_, n)| **n > 0)
-            .map(|(d, _)| *d)
-            .chain(t.oldest_silent)
-            .min()
-            .map(|d| today - d),
+            .map(|(d, _)| today - d)
+            .max(),
         median: shown(&median),
         median_silent: matches!(median, Some(Quantile::StillSilent(_))),
         p90: shown(&p90),
@@ -352,7 +370,7 @@ pub fn csv(rows: &[(String, &'static str, Figures)]) -> String {
     let mut out = String::from(
         "company,period,reported,contacted,answered,answered_pct,still_silent,\
          median_first_reply_secs,p90_first_reply_secs,public_post_pct,complaint_pct,\
-         authorities_pct,resolved_pct\n",
+         authorities_pct,resolved_pct,longest_silence_days\n",
     );
     let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
     let secs = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -363,7 +381,7 @@ pub fn csv(rows: &[(String, &'static str, Figures)]) -> String {
             f.company.clone()
         };
         out.push_str(&format!(
-            "{name},{period},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{name},{period},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             f.reported,
             f.contacted,
             f.answered,
@@ -375,6 +393,7 @@ pub fn csv(rows: &[(String, &'static str, Figures)]) -> String {
             opt(f.complaint_pct),
             opt(f.authorities_pct),
             opt(f.resolved_pct),
+            secs(f.longest_silence_days),
         ));
     }
     out
@@ -401,6 +420,7 @@ pub fn json(rows: &[(String, &'static str, Figures)]) -> String {
                 "complaint_pct": f.complaint_pct,
                 "authorities_pct": f.authorities_pct,
                 "resolved_pct": f.resolved_pct,
+                "longest_silence_days": f.longest_silence_days,
             })
         })
         .collect();
@@ -440,6 +460,22 @@ mod tests {
             }
         }
         tallies(&rows, 0).remove("tokenpocket").unwrap().0
+    }
+
+    #[test]
+    fn silences_read_from_blocks_are_at_most_a_fifteenth_short() {
+        for today in [0i64, 1, 63, 64, 20_777, 20_800, 30_001] {
+            let b = silent_bounds(today);
+            assert!(b[0] >= b[1] && b[1] >= b[2], "{b:?}");
+            for (i, (size, _)) in SILENT_BLOCKS.iter().enumerate() {
+                assert_eq!(b[i].rem_euclid(*size), 0, "{b:?}");
+                // The latest day of the latest block read at this size.
+                let latest = b[i] - 1;
+                assert!(today - latest >= 15 * size, "{today} {b:?}");
+            }
+            // Day by day up to two months.
+            assert!(today - b[0] <= 62, "{today} {b:?}");
+        }
     }
 
     #[test]

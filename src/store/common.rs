@@ -1331,68 +1331,84 @@ impl Backend {
             .collect()
     }
 
-    /// The figures' counters summed for `/stats`: all time (scope -1) and over the cases
-    /// reported from day `recent_from` on (scope `recent_from`), of one company (its key) or
-    /// of all. Silent cases are grouped by how long they have been silent on day `today`:
-    /// exact under 32 days, then in steps of a sixteenth of the octave, each group shown at
-    /// its shortest silence (so "still silent at N days" is a lower bound, within 7%); the
-    /// metric `silent_oldest` carries each company's oldest unanswered first contact.
-    /// A few thousand rows come back however many cases and days there are.
+    /// The figures' counters as `/stats` needs them, of one company (its key) or of all: all
+    /// time (scope -1), with silences read from blocks where they are old (see
+    /// [`stats::silent_bounds`]; a block comes back as `silent` on its latest day), and summed
+    /// over the cases reported from day `recent_from` on (scope `recent_from`). Two range
+    /// scans in the key's order; a few hundred rows per company come back, however many
+    /// cases and days there are.
+    ///
+    /// [`stats::silent_bounds`]: crate::core::stats::silent_bounds
     pub async fn stat_summary(
         &self,
         recent_from: i64,
         today: i64,
         company: Option<&str>,
     ) -> R<Vec<crate::core::stats::Counter>> {
-        let found = sqlx::query(
-            "WITH c AS ( \
-               SELECT CASE WHEN scope = -1 THEN -1 ELSE $1 END AS scope, company, metric, bucket, n, \
-                      CASE WHEN $2 - bucket < 0 THEN 0 ELSE $2 - bucket END AS age \
-               FROM stat_counters \
-               WHERE (scope = -1 OR scope >= $1) AND n <> 0 AND ($3 = '' OR company = $3)), \
-             g AS ( \
-               SELECT scope, company, metric, n, bucket AS oldest, \
-                      CASE WHEN metric <> 'silent' THEN bucket \
-                           ELSE $2 - (age - age % (CASE WHEN age < 32 THEN 1 WHEN age < 64 THEN 2 \
-                                WHEN age < 128 THEN 4 WHEN age < 256 THEN 8 WHEN age < 512 THEN 16 \
-                                WHEN age < 1024 THEN 32 WHEN age < 2048 THEN 64 ELSE 128 END)) END AS bucket \
-               FROM c) \
-             SELECT scope, company, metric, bucket, CAST(SUM(n) AS BIGINT) AS n, MIN(oldest) AS oldest \
-             FROM g GROUP BY scope, company, metric, bucket",
-        )
+        use crate::core::stats::{self, Counter};
+        let company = company.unwrap_or("");
+        let counted = "metric IN ('reported', 'contacted', 'answered', 'public', 'complaint', \
+                       'authorities', 'resolved', 'reply')";
+        let part = |cond: &str| {
+            format!(
+                "SELECT metric, bucket, company, n FROM stat_counters \
+                 WHERE scope = -1 AND {cond} AND n <> 0 AND ($1 = '' OR company = $1)"
+            )
+        };
+        let [b0, b1, b2] = stats::silent_bounds(today);
+        let [(s4, m4), (s16, m16), (s64, m64)] = stats::SILENT_BLOCKS;
+        let all_time = [
+            part(counted),
+            part("metric = 'silent' AND bucket >= $2"),
+            part(&format!("metric = '{m4}' AND bucket >= $3 AND bucket < $4")),
+            part(&format!("metric = '{m16}' AND bucket >= $5 AND bucket < $6")),
+            part(&format!("metric = '{m64}' AND bucket < $7")),
+        ]
+        .join(" UNION ALL ");
+        let found = sqlx::query(&all_time)
+            .bind(company)
+            .bind(b0)
+            .bind(b1.div_euclid(s4))
+            .bind(b0.div_euclid(s4))
+            .bind(b2.div_euclid(s16))
+            .bind(b1.div_euclid(s16))
+            .bind(b2.div_euclid(s64))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(found.len() * 2);
+        for row in &found {
+            let metric: String = row.try_get("metric")?;
+            let bucket: i64 = row.try_get("bucket")?;
+            let (metric, bucket) = match stats::SILENT_BLOCKS.iter().find(|(_, m)| *m == metric) {
+                Some((size, _)) => ("silent".to_string(), bucket * size + size - 1),
+                None => (metric, bucket),
+            };
+            out.push(Counter {
+                scope: stats::ALL_TIME,
+                company: row.try_get("company")?,
+                metric,
+                bucket,
+                n: row.try_get("n")?,
+            });
+        }
+        let recent = sqlx::query(&format!(
+            "SELECT metric, bucket, company, CAST(SUM(n) AS BIGINT) AS n FROM stat_counters \
+             WHERE scope >= $1 AND ({counted} OR metric = 'silent') AND ($2 = '' OR company = $2) \
+             GROUP BY metric, bucket, company HAVING SUM(n) <> 0"
+        ))
         .bind(recent_from)
-        .bind(today)
-        .bind(company.unwrap_or(""))
+        .bind(company)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(found.len() + 64);
-        let mut oldest: std::collections::BTreeMap<(i64, String), i64> = Default::default();
-        for row in &found {
-            let c = crate::core::stats::Counter {
-                scope: row.try_get("scope")?,
+        for row in &recent {
+            out.push(Counter {
+                scope: recent_from,
                 company: row.try_get("company")?,
                 metric: row.try_get("metric")?,
                 bucket: row.try_get("bucket")?,
                 n: row.try_get("n")?,
-            };
-            if c.metric == "silent" && c.n > 0 {
-                let day: i64 = row.try_get("oldest")?;
-                let e = oldest.entry((c.scope, c.company.clone())).or_insert(day);
-                *e = (*e).min(day);
-            }
-            out.push(c);
+            });
         }
-        out.extend(
-            oldest
-                .into_iter()
-                .map(|((scope, company), day)| crate::core::stats::Counter {
-                    scope,
-                    company,
-                    metric: "silent_oldest".to_string(),
-                    bucket: day,
-                    n: 1,
-                }),
-        );
         Ok(out)
     }
 
