@@ -353,11 +353,32 @@ async fn old_silences_are_read_within_seven_percent(url: &str) {
     assert_counters_match_cases(&app, &ids).await;
     let r = app.say(&moderator("mo"), "/stats SafePal").await;
     assert!(r.contains("5 still waiting, longest"), "{r}");
+
+    // The last 30 days hold the five reports for 30 days (read from blocks of days as the
+    // window moves), and none from the 31st.
+    for _ in 0..29 {
+        app.wait(Duration::days(1)).await;
+        assert_eq!(reported_lately(&app, "SafePal").await, Some(5));
+    }
+    app.wait(Duration::days(1)).await;
+    assert_eq!(reported_lately(&app, "SafePal").await.unwrap_or(0), 0);
+}
+
+/// A company's reports in the export's last 30 days, if it has a row there.
+async fn reported_lately(app: &App, company: &str) -> Option<i64> {
+    let h = app.handle(&moderator("mo"), "/stats export", true).await;
+    let files: Vec<_> = h.answers().filter_map(|o| o.attachment.as_ref()).collect();
+    let json: serde_json::Value = serde_json::from_str(&files[1].content).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["company"] == company && r["period"] == "last_30_days")
+        .map(|r| r["reported"].as_i64().unwrap())
 }
 
 /// A database whose counters were kept before migration 0008 gets the silences' blocks
 /// derived from its day-by-day rows, as a save would have added them (floor division, also
-/// before 1970), and only for the all-time scope.
+/// before 1970), only for the all-time scope, and the per-day counters in blocks of days.
 async fn migration_0008_counts_earlier_silences_in_blocks(url: &str) {
     let pg = url.starts_with("postgres");
     // The migrations up to 0007 only, as an older binary applied them.
@@ -403,10 +424,21 @@ async fn migration_0008_counts_earlier_silences_in_blocks(url: &str) {
         .await
         .unwrap()
         .into_iter()
-        .filter(|c| c.metric != "silent" && c.metric != "reply")
+        .filter(|c| c.metric != "reply" && !(c.metric == "silent" && c.scope >= -1))
         .map(|c| ((c.scope, c.metric, c.bucket), c.n))
         .collect();
     let mut expected: BTreeMap<(i64, String, i64), i64> = BTreeMap::new();
+    // The one per-day row, again in its blocks of days of report.
+    for size in stats::REPORT_BLOCKS {
+        expected.insert(
+            (
+                stats::block_scope(size, 20_000 / size),
+                "silent".into(),
+                20_000,
+            ),
+            1,
+        );
+    }
     for d in days {
         for (size, metric) in stats::SILENT_BLOCKS {
             *expected

@@ -12,3 +12,11 @@ INSERT INTO stat_counters (scope, metric, bucket, company, n)
     FROM stat_counters, (VALUES (4), (16), (64)) AS l (size)
     WHERE scope = -1 AND metric = 'silent'
     GROUP BY l.size, floor(bucket::numeric / l.size)::bigint, company;
+-- The per-day counters again per block of 4 and of 16 days of report, so that the last 30
+-- days are read from a few blocks (scope -(size * 1000000000) - k for block k, see
+-- stats::block_scope); days of report are never before 1970, so plain division is floor.
+INSERT INTO stat_counters (scope, metric, bucket, company, n)
+    SELECT -(l.size * 1000000000) - scope / l.size, metric, bucket, company, SUM(n)
+    FROM stat_counters, (VALUES (4::bigint), (16::bigint)) AS l (size)
+    WHERE scope >= 0
+    GROUP BY l.size, scope / l.size, metric, bucket, company;

@@ -22,3 +22,11 @@ INSERT INTO stat_counters (scope, metric, bucket, company, n)
     FROM stat_counters, (SELECT 4 AS size UNION ALL SELECT 16 UNION ALL SELECT 64) AS l
     WHERE scope = -1 AND metric = 'silent'
     GROUP BY l.size, (bucket - ((bucket % l.size) + l.size) % l.size) / l.size, company;
+-- The per-day counters again per block of 4 and of 16 days of report, so that the last 30
+-- days are read from a few blocks (scope -(size * 1000000000) - k for block k, see
+-- stats::block_scope); days of report are never before 1970, so plain division is floor.
+INSERT INTO stat_counters (scope, metric, bucket, company, n)
+    SELECT -(l.size * 1000000000) - scope / l.size, metric, bucket, company, SUM(n)
+    FROM stat_counters, (SELECT 4 AS size UNION ALL SELECT 16) AS l
+    WHERE scope >= 0
+    GROUP BY l.size, scope / l.size, metric, bucket, company;

@@ -134,6 +134,47 @@ pub fn silent_bounds(today: i64) -> [i64; 3] {
     SILENT_BLOCKS.map(|(size, _)| (today - 15 * size + 1).div_euclid(size) * size)
 }
 
+/// The per-day counters are kept again per block of this many days of report, so that the
+/// last 30 days are read from a few blocks and the days at either end (see [`recent_ranges`]).
+pub const REPORT_BLOCKS: [i64; 2] = [4, 16];
+
+/// The scope of block `k` (days `k*size .. k*size + size - 1` of report) of `size` days:
+/// negative, below every day and the all-time scope, and consecutive blocks have consecutive
+/// scopes (descending), so a run of blocks is one range of scopes.
+pub fn block_scope(size: i64, k: i64) -> i64 {
+    -size * 1_000_000_000 - k
+}
+
+/// The scope ranges (inclusive, low to high) that together cover the days of report `from`
+/// to `to` exactly once: whole blocks of 16 days in the middle, blocks of 4 around them, single
+/// days at the ends.
+pub fn recent_ranges(from: i64, to: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    // Covers [lo, hi) with blocks of sizes[0] where they fit whole, the rest by smaller ones.
+    fn cover(lo: i64, hi: i64, sizes: &[i64], out: &mut Vec<(i64, i64)>) {
+        if lo >= hi {
+            return;
+        }
+        let Some((&size, smaller)) = sizes.split_last() else {
+            out.push((lo, hi - 1));
+            return;
+        };
+        let (a, b) = (
+            lo.div_euclid(size) * size + if lo.rem_euclid(size) == 0 { 0 } else { size },
+            hi.div_euclid(size) * size,
+        );
+        if a >= b {
+            return cover(lo, hi, smaller, out);
+        }
+        cover(lo, a, smaller, out);
+        let (first, last) = (a / size, b / size - 1);
+        out.push((block_scope(size, last), block_scope(size, first)));
+        cover(b, hi, smaller, out);
+    }
+    cover(from, to + 1, &REPORT_BLOCKS, &mut out);
+    out
+}
+
 /// The counters one case adds (each +1), in both scopes.
 pub fn cells(f: &Facts) -> Vec<Cell> {
     let mut metrics: Vec<(&'static str, i64)> = vec![("reported", 0)];
@@ -159,8 +200,9 @@ pub fn cells(f: &Facts) -> Vec<Cell> {
             metrics.push((m, 0));
         }
     }
-    let mut out = Vec::with_capacity(metrics.len() * 2 + SILENT_BLOCKS.len());
-    for scope in [ALL_TIME, f.day] {
+    let mut out = Vec::with_capacity(metrics.len() * 4 + SILENT_BLOCKS.len());
+    let blocks = REPORT_BLOCKS.map(|size| block_scope(size, f.day.div_euclid(size)));
+    for scope in [ALL_TIME, f.day].into_iter().chain(blocks) {
         for (metric, bucket) in &metrics {
             out.push(Cell {
                 scope,
@@ -463,6 +505,33 @@ mod tests {
     }
 
     #[test]
+    fn recent_ranges_cover_each_day_once() {
+        for from in 20_700..20_740i64 {
+            for len in [1i64, 3, 4, 5, 16, 17, 30, 31, 64] {
+                let to = from + len - 1;
+                let ranges = recent_ranges(from, to);
+                let mut seen = std::collections::BTreeMap::new();
+                for day in from - 40..to + 40 {
+                    let scopes = [day]
+                        .into_iter()
+                        .chain(REPORT_BLOCKS.map(|size| block_scope(size, day.div_euclid(size))));
+                    let hits = scopes
+                        .filter(|s| ranges.iter().any(|(lo, hi)| lo <= s && s <= hi))
+                        .count();
+                    seen.insert(day, hits);
+                }
+                for (day, hits) in seen {
+                    let want = usize::from((from..=to).contains(&day));
+                    assert_eq!(hits, want, "{from}..={to} day {day}: {ranges:?}");
+                }
+                if len == 30 {
+                    assert!(ranges.len() <= 5, "{ranges:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn silences_read_from_blocks_are_at_most_a_fifteenth_short() {
         for today in [0i64, 1, 63, 64, 20_777, 20_800, 30_001] {
             let b = silent_bounds(today);
@@ -492,7 +561,7 @@ mod tests {
         let after = f(Some(1), Some(49));
         let d = delta(Some(&before), Some(&after));
         let silent: Vec<_> = d.iter().filter(|(c, _)| c.metric == "silent").collect();
-        assert_eq!(silent.len(), 2, "both scopes");
+        assert_eq!(silent.len(), 4, "all time, the day and its two blocks");
         assert!(silent.iter().all(|(_, n)| *n == -1));
         assert!(d.iter().any(|(c, n)| c.metric == "answered" && *n == 1));
         assert!(

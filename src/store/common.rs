@@ -1302,7 +1302,8 @@ impl Backend {
         Ok(true)
     }
 
-    /// The figures' counters: all time, and per day of report from `recent_from` on; of one
+    /// The figures' counters as kept: all time, per day of report from `recent_from` on, and
+    /// every block of days (negative scopes, see [`crate::core::stats::block_scope`]); of one
     /// company (its key) or of all.
     pub async fn stat_counters(
         &self,
@@ -1311,7 +1312,7 @@ impl Backend {
     ) -> R<Vec<crate::core::stats::Counter>> {
         let found = sqlx::query(
             "SELECT scope, company, metric, bucket, n FROM stat_counters \
-             WHERE (scope = -1 OR scope >= $1) AND n <> 0 AND ($2 = '' OR company = $2)",
+             WHERE (scope < 0 OR scope >= $1) AND n <> 0 AND ($2 = '' OR company = $2)",
         )
         .bind(recent_from)
         .bind(company.unwrap_or(""))
@@ -1391,15 +1392,29 @@ impl Backend {
                 n: row.try_get("n")?,
             });
         }
-        let recent = sqlx::query(&format!(
-            "SELECT metric, bucket, company, CAST(SUM(n) AS BIGINT) AS n FROM stat_counters \
-             WHERE scope >= $1 AND ({counted} OR metric = 'silent') AND ($2 = '' OR company = $2) \
-             GROUP BY metric, bucket, company HAVING SUM(n) <> 0"
-        ))
-        .bind(recent_from)
-        .bind(company)
-        .fetch_all(&self.pool)
-        .await?;
+        // The days of report from `recent_from` to `today`: whole blocks and the days around.
+        let ranges = stats::recent_ranges(recent_from, today.max(recent_from));
+        let recent_parts: Vec<String> = (0..ranges.len())
+            .map(|i| {
+                format!(
+                    "SELECT metric, bucket, company, n FROM stat_counters \
+                     WHERE scope BETWEEN ${} AND ${} AND ({counted} OR metric = 'silent') \
+                     AND ($1 = '' OR company = $1)",
+                    2 * i + 2,
+                    2 * i + 3
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT metric, bucket, company, CAST(SUM(n) AS BIGINT) AS n FROM ({}) AS r \
+             GROUP BY metric, bucket, company HAVING SUM(n) <> 0",
+            recent_parts.join(" UNION ALL ")
+        );
+        let mut query = sqlx::query(&sql).bind(company);
+        for (lo, hi) in &ranges {
+            query = query.bind(*lo).bind(*hi);
+        }
+        let recent = query.fetch_all(&self.pool).await?;
         for row in &recent {
             out.push(Counter {
                 scope: recent_from,
