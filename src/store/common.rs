@@ -1378,18 +1378,19 @@ impl Backend {
             .await?;
         let mut out = Vec::with_capacity(found.len() * 2);
         for row in &found {
-            let metric: String = row.try_get("metric")?;
-            let bucket: i64 = row.try_get("bucket")?;
+            // By position (metric, bucket, company, n): a name is looked up per row.
+            let metric: String = row.try_get(0)?;
+            let bucket: i64 = row.try_get(1)?;
             let (metric, bucket) = match stats::SILENT_BLOCKS.iter().find(|(_, m)| *m == metric) {
                 Some((size, _)) => ("silent".to_string(), bucket * size + size - 1),
                 None => (metric, bucket),
             };
             out.push(Counter {
                 scope: stats::ALL_TIME,
-                company: row.try_get("company")?,
+                company: row.try_get(2)?,
                 metric,
                 bucket,
-                n: row.try_get("n")?,
+                n: row.try_get(3)?,
             });
         }
         // The days of report from `recent_from` to `today`: whole blocks and the days around.
@@ -1418,10 +1419,10 @@ impl Backend {
         for row in &recent {
             out.push(Counter {
                 scope: recent_from,
-                company: row.try_get("company")?,
-                metric: row.try_get("metric")?,
-                bucket: row.try_get("bucket")?,
-                n: row.try_get("n")?,
+                company: row.try_get(2)?,
+                metric: row.try_get(0)?,
+                bucket: row.try_get(1)?,
+                n: row.try_get(3)?,
             });
         }
         Ok(out)
