@@ -4,10 +4,11 @@
 //! answered at all, reached a public post, a complaint, the authorities, resolved; the time
 //! from first contact to first support reply in a geometric bucket; and, while support is
 //! silent, the day of first contact (so "still silent at N days" is read at any later time).
-//! The store keeps them summed per company twice: all time, and per day of report (for the
-//! last 30 days). Every save adds the difference between the case's facts before and after,
-//! in the same transaction, so `/stats` reads a few hundred counter rows, however many cases
-//! there are.
+//! The store keeps them summed per company: all time, per day of report and per block of 4
+//! and of 16 days of report (for the last 30 days), and the all-time silences again in blocks
+//! of 4, 16 and 64 days of first contact. Every save adds the difference between the case's
+//! facts before and after, in the same transaction, so `/stats` reads a few hundred counter
+//! rows per company, however many cases there are.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -175,7 +176,7 @@ pub fn recent_ranges(from: i64, to: i64) -> Vec<(i64, i64)> {
     out
 }
 
-/// The counters one case adds (each +1), in both scopes.
+/// The counters one case adds (each +1): all time, its day of report and that day's blocks.
 pub fn cells(f: &Facts) -> Vec<Cell> {
     let mut metrics: Vec<(&'static str, i64)> = vec![("reported", 0)];
     if let Some(contacted) = f.contacted {
