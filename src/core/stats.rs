@@ -121,6 +121,19 @@ pub fn bucket_value(b: i64) -> Duration {
     Duration::seconds(secs.round() as i64)
 }
 
+/// The metrics `/stats` sums as they are kept (besides `silent`, read day by day or in blocks):
+/// every metric [`cells`] writes but the silence blocks.
+pub const COUNTED: [&str; 8] = [
+    "reported",
+    "contacted",
+    "answered",
+    "public",
+    "complaint",
+    "authorities",
+    "resolved",
+    "reply",
+];
+
 /// All-time unanswered cases are counted again in blocks of this many days of first contact
 /// (metric `silent<size>`, bucket `day.div_euclid(size)`), so that `/stats` reads an old
 /// silence from a few block rows instead of one row per day (see [`silent_bounds`]).
@@ -503,6 +516,20 @@ mod tests {
             }
         }
         tallies(&rows, 0).remove("tokenpocket").unwrap().0
+    }
+
+    #[test]
+    fn every_metric_written_is_one_stats_reads() {
+        let mut all = f(Some(0), Some(5));
+        (all.public, all.complaint, all.authorities, all.resolved) = (true, true, true, true);
+        for facts in [all, f(Some(0), None), f(None, None)] {
+            for c in cells(&facts) {
+                let read = COUNTED.contains(&c.metric)
+                    || c.metric == "silent"
+                    || SILENT_BLOCKS.iter().any(|(_, m)| *m == c.metric);
+                assert!(read, "{} is written but /stats never reads it", c.metric);
+            }
+        }
     }
 
     #[test]
