@@ -234,7 +234,7 @@ impl<S: Store> Store for Timed<S> {
         recent_from: i64,
         today: i64,
         company: Option<&str>,
-    ) -> StoreResult<Vec<crate::core::stats::Counter>> {
+    ) -> StoreResult<crate::core::stats::Summary> {
         self.inner.stat_summary(recent_from, today, company).await
     }
     async fn stat_companies(&self) -> StoreResult<Vec<(String, String)>> {

@@ -327,15 +327,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         recent_from: i64,
         company: Option<&str>,
     ) -> impl Future<Output = StoreResult<Vec<crate::core::stats::Counter>>> + Send;
-    /// The counters summed for `/stats`: all time (scope -1) and over the cases reported from
-    /// day `recent_from` on (scope `recent_from`), old silences on day `today` read from
-    /// blocks of days (see [`crate::core::stats::silent_bounds`]); of one company or of all.
+    /// The counters summed for `/stats`, per company key: all time, and over the cases
+    /// reported from day `recent_from` to `today`; of one company (its key) or of all.
     fn stat_summary(
         &self,
         recent_from: i64,
         today: i64,
         company: Option<&str>,
-    ) -> impl Future<Output = StoreResult<Vec<crate::core::stats::Counter>>> + Send;
+    ) -> impl Future<Output = StoreResult<crate::core::stats::Summary>> + Send;
     /// Each counted company's key and how it is shown.
     fn stat_companies(&self) -> impl Future<Output = StoreResult<Vec<(String, String)>>> + Send;
 

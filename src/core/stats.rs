@@ -5,10 +5,10 @@
 //! from first contact to first support reply in a geometric bucket; and, while support is
 //! silent, the day of first contact (so "still silent at N days" is read at any later time).
 //! The store keeps them summed per company: all time, per day of report and per block of 4
-//! and of 16 days of report (for the last 30 days), and the all-time silences again in blocks
-//! of 4, 16 and 64 days of first contact. Every save adds the difference between the case's
-//! facts before and after, in the same transaction, so `/stats` reads a few hundred counter
-//! rows per company, however many cases there are.
+//! and of 16 days of report (for the last 30 days). The counts are one row each; the reply
+//! times and the silences of one company and scope are one [`Dist`], a single row, so `/stats`
+//! reads a few rows per company however many cases and days there are. Every save adds the
+//! difference between the case's facts before and after, in the same transaction.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -121,9 +121,9 @@ pub fn bucket_value(b: i64) -> Duration {
     Duration::seconds(secs.round() as i64)
 }
 
-/// The metrics `/stats` sums as they are kept (besides `silent`, read day by day or in blocks):
-/// every metric [`cells`] writes but the silence blocks.
-pub const COUNTED: [&str; 8] = [
+/// The counts, one counter row each (bucket 0): every metric [`cells`] writes but those of a
+/// distribution ([`DISTRIBUTED`]).
+pub const COUNTED: [&str; 7] = [
     "reported",
     "contacted",
     "answered",
@@ -131,21 +131,82 @@ pub const COUNTED: [&str; 8] = [
     "complaint",
     "authorities",
     "resolved",
-    "reply",
 ];
 
-/// All-time unanswered cases are counted again in blocks of this many days of first contact
-/// (metric `silent<size>`, bucket `day.div_euclid(size)`), so that `/stats` reads an old
-/// silence from a few block rows instead of one row per day (see [`silent_bounds`]).
-pub const SILENT_BLOCKS: [(i64, &str); 3] = [(4, "silent4"), (16, "silent16"), (64, "silent64")];
+/// The metrics kept as distributions ([`Dist`], one row per company and scope): `reply` by
+/// reply-time bucket, `silent` by day of first contact.
+pub const DISTRIBUTED: [&str; 2] = ["reply", "silent"];
 
-/// Where `/stats` reads silences on day `today`: first contacts from day `b[0]` on day by day,
-/// from `b[1]` to `b[0]` in blocks of 4, from `b[2]` to `b[1]` in blocks of 16, before `b[2]`
-/// in blocks of 64. Each boundary is a multiple of its block, and a block is read only where
-/// its latest day is at least 15 blocks old, so a block counted at its latest day shows a
-/// silence at most 1/15 (under 7%) too short, never too long.
-pub fn silent_bounds(today: i64) -> [i64; 3] {
-    SILENT_BLOCKS.map(|(size, _)| (today - 15 * size + 1).div_euclid(size) * size)
+/// One company's reply times and silences in one scope, as the store keeps them in one row:
+/// `r<bucket>:<cases>` and `s<day>:<cases>` separated by spaces, in no particular order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dist {
+    /// Reply-time bucket → cases.
+    pub replies: BTreeMap<i64, i64>,
+    /// Day of first contact → cases still waiting for an answer.
+    pub silent: BTreeMap<i64, i64>,
+}
+
+impl Dist {
+    /// Reads a stored distribution; an entry of the same key twice is summed.
+    pub fn parse(text: &str) -> Result<Dist, String> {
+        let mut d = Dist::default();
+        d.add_text(text)?;
+        Ok(d)
+    }
+
+    /// Adds a stored distribution's entries to this one.
+    pub fn add_text(&mut self, text: &str) -> Result<(), String> {
+        for token in text.split_ascii_whitespace() {
+            let bad = || format!("bad distribution entry {token:?}");
+            let (kind, rest) = token.split_at_checked(1).ok_or_else(bad)?;
+            let (key, n) = rest.split_once(':').ok_or_else(bad)?;
+            let key: i64 = key.parse().map_err(|_| bad())?;
+            let n: i64 = n.parse().map_err(|_| bad())?;
+            let map = match kind {
+                "r" => &mut self.replies,
+                "s" => &mut self.silent,
+                _ => return Err(bad()),
+            };
+            *map.entry(key).or_default() += n;
+        }
+        Ok(())
+    }
+
+    /// Adds `n` cases under `metric` (one of [`DISTRIBUTED`]) and `bucket`.
+    pub fn add(&mut self, metric: &str, bucket: i64, n: i64) {
+        let map = if metric == "reply" {
+            &mut self.replies
+        } else {
+            &mut self.silent
+        };
+        let e = map.entry(bucket).or_default();
+        *e += n;
+        if *e == 0 {
+            map.remove(&bucket);
+        }
+    }
+
+    /// The stored form (entries that sum to zero left out).
+    pub fn text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for (kind, map) in [("r", &self.replies), ("s", &self.silent)] {
+            for (key, n) in map.iter().filter(|(_, n)| **n != 0) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                let _ = write!(out, "{kind}{key}:{n}");
+            }
+        }
+        out
+    }
+
+    /// Every entry as (metric, bucket, cases).
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, i64, i64)> + '_ {
+        let r = self.replies.iter().map(|(b, n)| ("reply", *b, *n));
+        r.chain(self.silent.iter().map(|(b, n)| ("silent", *b, *n)))
+    }
 }
 
 /// The per-day counters are kept again per block of this many days of report, so that the
@@ -214,7 +275,7 @@ pub fn cells(f: &Facts) -> Vec<Cell> {
             metrics.push((m, 0));
         }
     }
-    let mut out = Vec::with_capacity(metrics.len() * 4 + SILENT_BLOCKS.len());
+    let mut out = Vec::with_capacity(metrics.len() * 4);
     let blocks = REPORT_BLOCKS.map(|size| block_scope(size, f.day.div_euclid(size)));
     for scope in [ALL_TIME, f.day].into_iter().chain(blocks) {
         for (metric, bucket) in &metrics {
@@ -224,16 +285,6 @@ pub fn cells(f: &Facts) -> Vec<Cell> {
                 metric,
                 bucket: *bucket,
             });
-            if scope == ALL_TIME && *metric == "silent" {
-                for (size, name) in SILENT_BLOCKS {
-                    out.push(Cell {
-                        scope,
-                        company: f.company.clone(),
-                        metric: name,
-                        bucket: bucket.div_euclid(size),
-                    });
-                }
-            }
         }
     }
     out
@@ -271,17 +322,27 @@ pub struct Tally {
     pub counts: BTreeMap<String, i64>,
     /// Reply-time bucket → cases.
     pub replies: BTreeMap<i64, i64>,
-    /// Day of first contact → cases still waiting for an answer (a block of days read from
-    /// the store counts at its latest day).
+    /// Day of first contact → cases still waiting for an answer.
     pub silent: BTreeMap<i64, i64>,
 }
 
 impl Tally {
-    fn add(&mut self, c: &Counter) {
+    /// Adds one counter (a count, or one entry of a distribution).
+    pub fn add(&mut self, c: &Counter) {
         match c.metric.as_str() {
             "reply" => *self.replies.entry(c.bucket).or_default() += c.n,
             "silent" => *self.silent.entry(c.bucket).or_default() += c.n,
             m => *self.counts.entry(m.to_string()).or_default() += c.n,
+        }
+    }
+
+    /// Adds a stored distribution.
+    pub fn add_dist(&mut self, d: &Dist) {
+        for (b, n) in &d.replies {
+            *self.replies.entry(*b).or_default() += n;
+        }
+        for (b, n) in &d.silent {
+            *self.silent.entry(*b).or_default() += n;
         }
     }
 
@@ -290,9 +351,12 @@ impl Tally {
     }
 }
 
+/// Per company key: its tally of all time, and of the cases reported lately.
+pub type Summary = BTreeMap<String, (Tally, Tally)>;
+
 /// Every company's tallies: all time, and the cases reported since `recent_from` (a day).
-pub fn tallies(rows: &[Counter], recent_from: i64) -> BTreeMap<String, (Tally, Tally)> {
-    let mut out: BTreeMap<String, (Tally, Tally)> = BTreeMap::new();
+pub fn tallies(rows: &[Counter], recent_from: i64) -> Summary {
+    let mut out: Summary = BTreeMap::new();
     for r in rows {
         let e = out.entry(r.company.clone()).or_default();
         if r.scope == ALL_TIME {
@@ -524,11 +588,31 @@ mod tests {
         (all.public, all.complaint, all.authorities, all.resolved) = (true, true, true, true);
         for facts in [all, f(Some(0), None), f(None, None)] {
             for c in cells(&facts) {
-                let read = COUNTED.contains(&c.metric)
-                    || c.metric == "silent"
-                    || SILENT_BLOCKS.iter().any(|(_, m)| *m == c.metric);
+                let read = COUNTED.contains(&c.metric) || DISTRIBUTED.contains(&c.metric);
                 assert!(read, "{} is written but /stats never reads it", c.metric);
+                if COUNTED.contains(&c.metric) {
+                    assert_eq!(c.bucket, 0, "{c:?}");
+                }
             }
+        }
+    }
+
+    #[test]
+    fn a_distribution_reads_back_as_written() {
+        let mut d = Dist::default();
+        for (m, b, n) in [("reply", 40, 3), ("silent", -5, 2), ("silent", 20_000, 1)] {
+            d.add(m, b, n);
+        }
+        d.add("reply", 7, 1);
+        d.add("reply", 7, -1);
+        let text = d.text();
+        assert_eq!(text, "r40:3 s-5:2 s20000:1");
+        assert_eq!(Dist::parse(&text), Ok(d.clone()));
+        // In any order, the same key twice summed, as the migration may write it.
+        assert_eq!(Dist::parse("s20000:1  r40:1 s-5:2 r40:2"), Ok(d));
+        assert_eq!(Dist::parse(""), Ok(Dist::default()));
+        for bad in ["x1:2", "r1", "r:2", "rA:1", "r1:B", "s1:2:3"] {
+            assert!(Dist::parse(bad).is_err(), "{bad}");
         }
     }
 
@@ -556,22 +640,6 @@ mod tests {
                     assert!(ranges.len() <= 5, "{ranges:?}");
                 }
             }
-        }
-    }
-
-    #[test]
-    fn silences_read_from_blocks_are_at_most_a_fifteenth_short() {
-        for today in [0i64, 1, 63, 64, 20_777, 20_800, 30_001] {
-            let b = silent_bounds(today);
-            assert!(b[0] >= b[1] && b[1] >= b[2], "{b:?}");
-            for (i, (size, _)) in SILENT_BLOCKS.iter().enumerate() {
-                assert_eq!(b[i].rem_euclid(*size), 0, "{b:?}");
-                // The latest day of the latest block read at this size.
-                let latest = b[i] - 1;
-                assert!(today - latest >= 15 * size, "{today} {b:?}");
-            }
-            // Day by day up to two months.
-            assert!(today - b[0] <= 62, "{today} {b:?}");
         }
     }
 

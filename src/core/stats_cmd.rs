@@ -49,9 +49,9 @@ pub(crate) async fn table<S: Store>(
         },
         None => None,
     };
-    let counters = store.stat_summary(from, today, key.as_deref()).await?;
+    let summary = store.stat_summary(from, today, key.as_deref()).await?;
     let names: HashMap<String, String> = store.stat_companies().await?.into_iter().collect();
-    let mut rows: Vec<CompanyRow> = stats::tallies(&counters, from)
+    let mut rows: Vec<CompanyRow> = summary
         .into_iter()
         .map(|(k, (all, recent))| {
             let name = names.get(&k).cloned().unwrap_or(k);

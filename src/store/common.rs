@@ -54,6 +54,8 @@ const KEY_ROWS: &str = json_rows!(k text);
 const COUNTER_ROWS: &str =
     json_rows!(ord bigint, scope bigint, company text, metric text, bucket bigint, n bigint);
 const FACT_ROWS: &str = json_rows!(case_id text, facts text);
+const DIST_KEYS: &str = json_rows!(ord bigint, scope bigint, company text);
+const DIST_ROWS: &str = json_rows!(scope bigint, company text, data text);
 const NAME_ROWS: &str = json_rows!(company text, name text);
 const STEP_ROWS: &str = json_rows!(case_id text, step text, taken_at bigint);
 const EVENT_ROWS: &str =
@@ -466,14 +468,17 @@ async fn apply_facts<'a>(
     add_names(conn, &names).await
 }
 
-/// Adds to the counters (in the cells' order, so concurrent writers lock rows in one order).
+/// Adds to the counters (in the cells' order, so concurrent writers lock rows in one order):
+/// the counts to their rows, the reply times and silences to their company's distribution
+/// row of each scope ([`crate::core::stats::Dist`]), after the counts.
 async fn add_counters(
     conn: &mut Conn,
     sum: &std::collections::BTreeMap<crate::core::stats::Cell, i64>,
 ) -> R<()> {
+    use crate::core::stats::DISTRIBUTED;
     let counters: Vec<CounterRow> = sum
         .iter()
-        .filter(|(_, n)| **n != 0)
+        .filter(|(c, n)| **n != 0 && !DISTRIBUTED.contains(&c.metric))
         .enumerate()
         .map(|(ord, (c, n))| CounterRow {
             ord,
@@ -484,16 +489,103 @@ async fn add_counters(
             n: *n,
         })
         .collect();
-    if counters.is_empty() {
+    if !counters.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO stat_counters (scope, company, metric, bucket, n) \
+             SELECT x.scope, x.company, x.metric, x.bucket, x.n FROM {COUNTER_ROWS} \
+             WHERE true ORDER BY x.ord \
+             ON CONFLICT (scope, company, metric, bucket) DO UPDATE SET n = stat_counters.n + excluded.n"
+        ))
+        .bind(rows(&counters)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    add_dists(conn, sum).await
+}
+
+#[derive(serde::Serialize)]
+struct DistKey<'a> {
+    ord: usize,
+    scope: i64,
+    company: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct DistRow<'a> {
+    scope: i64,
+    company: &'a str,
+    data: String,
+}
+
+/// Adds the reply-time and silence cells of `sum` to their distribution rows: each row is
+/// created if missing and locked (an upsert that returns what it holds: on PostgreSQL the
+/// latest committed value, held until commit), then written back changed.
+async fn add_dists(
+    conn: &mut Conn,
+    sum: &std::collections::BTreeMap<crate::core::stats::Cell, i64>,
+) -> R<()> {
+    use crate::core::stats::{DISTRIBUTED, Dist};
+    let mut changes: std::collections::BTreeMap<(i64, &str), Vec<(&'static str, i64, i64)>> =
+        Default::default();
+    for (c, n) in sum {
+        if *n != 0 && DISTRIBUTED.contains(&c.metric) {
+            changes
+                .entry((c.scope, c.company.as_str()))
+                .or_default()
+                .push((c.metric, c.bucket, *n));
+        }
+    }
+    if changes.is_empty() {
         return Ok(());
     }
-    sqlx::query(&format!(
-        "INSERT INTO stat_counters (scope, company, metric, bucket, n) \
-         SELECT x.scope, x.company, x.metric, x.bucket, x.n FROM {COUNTER_ROWS} \
-         WHERE true ORDER BY x.ord \
-         ON CONFLICT (scope, company, metric, bucket) DO UPDATE SET n = stat_counters.n + excluded.n"
+    let keys: Vec<DistKey> = changes
+        .keys()
+        .enumerate()
+        .map(|(ord, (scope, company))| DistKey {
+            ord,
+            scope: *scope,
+            company,
+        })
+        .collect();
+    let held = sqlx::query(&format!(
+        "INSERT INTO stat_dists (scope, company, data) \
+         SELECT x.scope, x.company, '' FROM {DIST_KEYS} WHERE true ORDER BY x.ord \
+         ON CONFLICT (scope, company) DO UPDATE SET data = stat_dists.data \
+         RETURNING scope, company, data"
     ))
-    .bind(rows(&counters)?)
+    .bind(rows(&keys)?)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut written = Vec::with_capacity(held.len());
+    for row in &held {
+        let scope: i64 = row.try_get(0)?;
+        let company: &str = row.try_get(1)?;
+        let data: &str = row.try_get(2)?;
+        let Some(((scope, company), add)) = changes.get_key_value(&(scope, company)) else {
+            continue;
+        };
+        let mut d = Dist::parse(data).map_err(|e| StoreError::Failed(anyhow::anyhow!(e)))?;
+        for (metric, bucket, n) in add {
+            d.add(metric, *bucket, *n);
+        }
+        written.push(DistRow {
+            scope: *scope,
+            company,
+            data: d.text(),
+        });
+    }
+    if written.len() != changes.len() {
+        return Err(StoreError::Failed(anyhow::anyhow!(
+            "{} of {} distribution rows held",
+            written.len(),
+            changes.len()
+        )));
+    }
+    sqlx::query(&format!(
+        "UPDATE stat_dists SET data = x.data FROM {DIST_ROWS} \
+         WHERE stat_dists.scope = x.scope AND stat_dists.company = x.company"
+    ))
+    .bind(rows(&written)?)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -1304,12 +1396,13 @@ impl Backend {
 
     /// The figures' counters as kept: all time, per day of report from `recent_from` on, and
     /// every block of days (negative scopes, see [`crate::core::stats::block_scope`]); of one
-    /// company (its key) or of all.
+    /// company (its key) or of all. A distribution's entries come back one counter each.
     pub async fn stat_counters(
         &self,
         recent_from: i64,
         company: Option<&str>,
     ) -> R<Vec<crate::core::stats::Counter>> {
+        use crate::core::stats::{Counter, Dist};
         let found = sqlx::query(
             "SELECT scope, company, metric, bucket, n FROM stat_counters \
              WHERE (scope < 0 OR scope >= $1) AND n <> 0 AND ($2 = '' OR company = $2)",
@@ -1318,10 +1411,10 @@ impl Backend {
         .bind(company.unwrap_or(""))
         .fetch_all(&self.pool)
         .await?;
-        found
+        let mut out = found
             .iter()
             .map(|row| {
-                Ok(crate::core::stats::Counter {
+                Ok(Counter {
                     scope: row.try_get("scope")?,
                     company: row.try_get("company")?,
                     metric: row.try_get("metric")?,
@@ -1329,104 +1422,101 @@ impl Backend {
                     n: row.try_get("n")?,
                 })
             })
-            .collect()
+            .collect::<R<Vec<_>>>()?;
+        let dists = sqlx::query(
+            "SELECT scope, company, data FROM stat_dists \
+             WHERE (scope < 0 OR scope >= $1) AND ($2 = '' OR company = $2)",
+        )
+        .bind(recent_from)
+        .bind(company.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &dists {
+            let (scope, company): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+            let d = Dist::parse(row.try_get(2)?).map_err(|e| StoreError::Failed(anyhow::anyhow!(e)))?;
+            out.extend(d.entries().filter(|e| e.2 != 0).map(|(metric, bucket, n)| Counter {
+                scope,
+                company: company.clone(),
+                metric: metric.to_string(),
+                bucket,
+                n,
+            }));
+        }
+        Ok(out)
     }
 
-    /// The figures' counters as `/stats` needs them, of one company (its key) or of all: all
-    /// time (scope -1), with silences read from blocks where they are old (see
-    /// [`stats::silent_bounds`]; a block comes back as `silent` on its latest day), and summed
-    /// over the cases reported from day `recent_from` on (scope `recent_from`). Two range
-    /// scans in the key's order; a few hundred rows per company come back, however many
-    /// cases and days there are.
-    ///
-    /// [`stats::silent_bounds`]: crate::core::stats::silent_bounds
+    /// The figures as `/stats` needs them, per company (its key), of one company or of all:
+    /// all time, and summed over the cases reported from day `recent_from` to `today` (read
+    /// from whole blocks of days and the single days around them, see
+    /// [`crate::core::stats::recent_ranges`]). Two statements of a few range scans; a few
+    /// rows per company come back, however many cases and days there are.
     pub async fn stat_summary(
         &self,
         recent_from: i64,
         today: i64,
         company: Option<&str>,
-    ) -> R<Vec<crate::core::stats::Counter>> {
-        use crate::core::stats::{self, Counter};
+    ) -> R<crate::core::stats::Summary> {
+        use crate::core::stats::{self, Dist, Summary};
         let company = company.unwrap_or("");
+        let ranges = stats::recent_ranges(recent_from, today.max(recent_from));
         // Constants of the code, not input: safe to write into the statement.
         let counted = format!(
             "metric IN ({})",
             stats::COUNTED.map(|m| format!("'{m}'")).join(", ")
         );
-        let part = |cond: &str| {
-            format!(
-                "SELECT metric, bucket, company, n FROM stat_counters \
-                 WHERE scope = -1 AND {cond} AND n <> 0 AND ($1 = '' OR company = $1)"
-            )
+        // $1 the company, then each range's bounds.
+        let in_ranges = |what: &str, table: &str, cond: &str| {
+            (0..ranges.len())
+                .map(|i| {
+                    format!(
+                        "SELECT {what} FROM {table} WHERE scope BETWEEN ${} AND ${} \
+                         AND {cond} AND ($1 = '' OR company = $1)",
+                        2 * i + 2,
+                        2 * i + 3
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
         };
-        let [b0, b1, b2] = stats::silent_bounds(today);
-        let [(s4, m4), (s16, m16), (s64, m64)] = stats::SILENT_BLOCKS;
-        let all_time = [
-            part(&counted),
-            part("metric = 'silent' AND bucket >= $2"),
-            part(&format!("metric = '{m4}' AND bucket >= $3 AND bucket < $4")),
-            part(&format!("metric = '{m16}' AND bucket >= $5 AND bucket < $6")),
-            part(&format!("metric = '{m64}' AND bucket < $7")),
-        ]
-        .join(" UNION ALL ");
-        let found = sqlx::query(&all_time)
-            .bind(company)
-            .bind(b0)
-            .bind(b1.div_euclid(s4))
-            .bind(b0.div_euclid(s4))
-            .bind(b2.div_euclid(s16))
-            .bind(b1.div_euclid(s16))
-            .bind(b2.div_euclid(s64))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::with_capacity(found.len() * 2);
-        for row in &found {
-            // By position (metric, bucket, company, n): a name is looked up per row.
-            let metric: String = row.try_get(0)?;
-            let bucket: i64 = row.try_get(1)?;
-            let (metric, bucket) = match stats::SILENT_BLOCKS.iter().find(|(_, m)| *m == metric) {
-                Some((size, _)) => ("silent".to_string(), bucket * size + size - 1),
-                None => (metric, bucket),
-            };
-            out.push(Counter {
-                scope: stats::ALL_TIME,
-                company: row.try_get(2)?,
-                metric,
-                bucket,
-                n: row.try_get(3)?,
-            });
-        }
-        // The days of report from `recent_from` to `today`: whole blocks and the days around.
-        let ranges = stats::recent_ranges(recent_from, today.max(recent_from));
-        let recent_parts: Vec<String> = (0..ranges.len())
-            .map(|i| {
-                format!(
-                    "SELECT metric, bucket, company, n FROM stat_counters \
-                     WHERE scope BETWEEN ${} AND ${} AND ({counted} OR metric = 'silent') \
-                     AND ($1 = '' OR company = $1)",
-                    2 * i + 2,
-                    2 * i + 3
-                )
-            })
-            .collect();
-        let sql = format!(
-            "SELECT metric, bucket, company, CAST(SUM(n) AS BIGINT) AS n FROM ({}) AS r \
-             GROUP BY metric, bucket, company HAVING SUM(n) <> 0",
-            recent_parts.join(" UNION ALL ")
+        let counts = format!(
+            "SELECT 0 AS recent, metric, company, n FROM stat_counters \
+             WHERE scope = -1 AND {counted} AND n <> 0 AND ($1 = '' OR company = $1) \
+             UNION ALL \
+             SELECT 1, metric, company, CAST(SUM(n) AS BIGINT) FROM ({}) AS r \
+             GROUP BY metric, company HAVING SUM(n) <> 0",
+            in_ranges("metric, company, n", "stat_counters", &counted)
         );
-        let mut query = sqlx::query(&sql).bind(company);
+        let dists = format!(
+            "SELECT 0 AS recent, company, data FROM stat_dists \
+             WHERE scope = -1 AND data <> '' AND ($1 = '' OR company = $1) \
+             UNION ALL {}",
+            in_ranges("1, company, data", "stat_dists", "data <> ''")
+        );
+        let mut count_q = sqlx::query(&counts).bind(company);
+        let mut dist_q = sqlx::query(&dists).bind(company);
         for (lo, hi) in &ranges {
-            query = query.bind(*lo).bind(*hi);
+            count_q = count_q.bind(*lo).bind(*hi);
+            dist_q = dist_q.bind(*lo).bind(*hi);
         }
-        let recent = query.fetch_all(&self.pool).await?;
-        for row in &recent {
-            out.push(Counter {
-                scope: recent_from,
-                company: row.try_get(2)?,
-                metric: row.try_get(0)?,
-                bucket: row.try_get(1)?,
-                n: row.try_get(3)?,
-            });
+        let count_rows = count_q.fetch_all(&self.pool).await?;
+        let dist_rows = dist_q.fetch_all(&self.pool).await?;
+        let mut out = Summary::new();
+        fn period(e: &mut (stats::Tally, stats::Tally), recent: i32) -> &mut stats::Tally {
+            if recent == 0 { &mut e.0 } else { &mut e.1 }
+        }
+        for row in &count_rows {
+            let (recent, metric, key, n): (i32, String, String, i64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            *period(out.entry(key).or_default(), recent).counts.entry(metric).or_default() += n;
+        }
+        for row in &dist_rows {
+            let (recent, key): (i32, &str) = (row.try_get(0)?, row.try_get(1)?);
+            let d = Dist::parse(row.try_get(2)?).map_err(|e| StoreError::Failed(anyhow::anyhow!(e)))?;
+            let e = match out.get_mut(key) {
+                Some(e) => e,
+                None => out.entry(key.to_string()).or_default(),
+            };
+            period(e, recent).add_dist(&d);
         }
         Ok(out)
     }

@@ -368,7 +368,7 @@ impl Store for SqlStore {
         recent_from: i64,
         today: i64,
         company: Option<&str>,
-    ) -> StoreResult<Vec<crate::core::stats::Counter>> {
+    ) -> StoreResult<crate::core::stats::Summary> {
         dispatch!(self, b => b.stat_summary(recent_from, today, company).await)
     }
     async fn stat_counters(

@@ -92,7 +92,8 @@ const VERSION_QUERY: &str = "SHOW server_version";
 /// every commit's fsync behind it for seconds. Running both now, rather than in the middle of
 /// a measurement, is what `settle` is for. (`CHECKPOINT` needs the `pg_checkpoint` role; a
 /// server that refuses it is settled by the vacuum alone.)
-const SETTLE: &str = "VACUUM (ANALYZE) cases, events, escalations, outbox";
+const SETTLE: &str =
+    "VACUUM (ANALYZE) cases, events, escalations, outbox, stat_counters, stat_dists";
 const SETTLE_MORE: &str = "CHECKPOINT";
 
 include!("common.rs");
