@@ -1,7 +1,8 @@
 //! Support responsiveness per company end to end, on SQLite and PostgreSQL: aliases fold into
 //! one company, unanswered cases count as still silent, the threshold hides small companies
 //! from everyone but moderators, the export, the incrementally kept counters equal a fold of
-//! every case, the backfill of earlier cases, and the monthly post through moderator approval.
+//! every case (also when two instances save at once), the migrations of kept counters, the
+//! backfill of earlier cases, and the monthly post through moderator approval.
 
 mod common;
 
@@ -451,8 +452,119 @@ async fn counters_kept_before_0008_survive_the_migrations(url: &str) {
     store.close().await;
 }
 
+/// Ten SafePal reports by `<side>0` … `<side>9`.
+async fn file_ten(app: &App, side: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let who = person(&format!("{side}{i}"));
+        ids.push(
+            app.report(
+                &who,
+                r#"wallet=SafePal chain=eth amount="1 ETH" contacted="2026-11-20 email""#,
+            )
+            .await,
+        );
+    }
+    ids
+}
+
+/// Every other victim of [`file_ten`] records that support answered.
+async fn reply_to_half(app: &App, side: &str, ids: Vec<String>) {
+    for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let r = app
+            .say(&person(&format!("{side}{i}")), &format!("/replied {id} ok"))
+            .await;
+        assert!(!r.contains("rror"), "{r}");
+    }
+}
+
+/// Two instances saving cases of one company at once: each save changes the company's
+/// distribution rows (read, changed, written back), and none of the changes is lost.
+async fn concurrent_saves_of_one_company_lose_no_count(url: &str) {
+    let a = App::new(url).await;
+    let store = recourse::store::SqlStore::open(url).await.unwrap();
+    let b = App::on(store, a.clock.clone(), Default::default());
+    let (x, y) = tokio::join!(file_ten(&a, "a"), file_ten(&b, "b"));
+    a.wait(Duration::hours(30)).await;
+    let ids: Vec<String> = x.iter().chain(&y).cloned().collect();
+    tokio::join!(reply_to_half(&a, "a", x), reply_to_half(&b, "b", y));
+    assert_counters_match_cases(&a, &ids).await;
+    let h = a.handle(&moderator("mo"), "/stats export", true).await;
+    let files: Vec<_> = h.answers().filter_map(|o| o.attachment.as_ref()).collect();
+    let json: serde_json::Value = serde_json::from_str(&files[1].content).unwrap();
+    let row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["company"] == "SafePal" && r["period"] == "all_time")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&row["reported"], &row["answered"], &row["still_silent"]),
+        (&20.into(), &10.into(), &10.into()),
+        "{row}"
+    );
+}
+
+/// Many transactions on two stores adding to one new distribution row at once: the row is
+/// created once and locked while each changes it, so every addition is kept.
+async fn concurrent_additions_to_one_distribution_are_all_kept(url: &str) {
+    let stores = [
+        recourse::store::SqlStore::open(url).await.unwrap(),
+        recourse::store::SqlStore::open(url).await.unwrap(),
+    ];
+    let cell = |metric: &'static str, bucket: i64| stats::Cell {
+        scope: stats::ALL_TIME,
+        company: "acme".into(),
+        metric,
+        bucket,
+    };
+    let mut tasks = Vec::new();
+    for i in 0..80 {
+        let store = stores[i % 2].clone();
+        // No count changes with them (as when a case's first contact moves), so no counter
+        // row's lock orders these transactions: only the distribution row's own.
+        let sum: BTreeMap<stats::Cell, i64> = [
+            (cell("silent", 20_000), 1),
+            (cell("reply", 40 + (i % 3) as i64), 1),
+        ]
+        .into_iter()
+        .collect();
+        tasks.push(tokio::spawn(async move {
+            store
+                .add_stat_counters(&sum, &[("acme".into(), "Acme".into())])
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let kept: BTreeMap<(String, i64), i64> = stores[0]
+        .stat_counters(0, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| ((c.metric, c.bucket), c.n))
+        .collect();
+    let expected: BTreeMap<(String, i64), i64> = [
+        (("silent".to_string(), 20_000), 80),
+        (("reply".to_string(), 40), 27),
+        (("reply".to_string(), 41), 27),
+        (("reply".to_string(), 42), 26),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(kept, expected);
+    for s in stores {
+        s.close().await;
+    }
+}
+
 both_backends!(
     counters_kept_before_0008_survive_the_migrations,
+    concurrent_saves_of_one_company_lose_no_count,
+    concurrent_additions_to_one_distribution_are_all_kept,
     old_silences_are_read_to_the_day,
     figures_fold_aliases_count_silence_and_keep_to_the_threshold,
     cases_filed_before_the_figures_are_counted_once,
