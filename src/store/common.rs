@@ -525,14 +525,14 @@ async fn add_dists(
     sum: &std::collections::BTreeMap<crate::core::stats::Cell, i64>,
 ) -> R<()> {
     use crate::core::stats::{DISTRIBUTED, Dist};
-    let mut changes: std::collections::BTreeMap<(i64, &str), Vec<(&'static str, i64, i64)>> =
-        Default::default();
+    // Per row, the change to make (a distribution of differences).
+    let mut changes: std::collections::BTreeMap<(i64, &str), Dist> = Default::default();
     for (c, n) in sum {
         if *n != 0 && DISTRIBUTED.contains(&c.metric) {
             changes
                 .entry((c.scope, c.company.as_str()))
                 .or_default()
-                .push((c.metric, c.bucket, *n));
+                .add(c.metric, c.bucket, *n);
         }
     }
     if changes.is_empty() {
@@ -565,8 +565,8 @@ async fn add_dists(
             continue;
         };
         let mut d = Dist::parse(data).map_err(|e| StoreError::Failed(anyhow::anyhow!(e)))?;
-        for (metric, bucket, n) in add {
-            d.add(metric, *bucket, *n);
+        for (metric, bucket, n) in add.entries() {
+            d.add(metric, bucket, n);
         }
         written.push(DistRow {
             scope: *scope,
