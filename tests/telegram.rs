@@ -791,6 +791,88 @@ async fn scams_and_the_moderators_case_card(url: &str) {
     assert!(!case(&bot).await.is_open(), "closed");
 }
 
+/// Checksummed EVM address (an EIP-55 test vector), the thief's in the cluster test.
+const THIEF: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+/// Two Telegram reports naming one attacker address form a cluster: the moderators' group
+/// hears of it, each victim is asked privately (Yes / No buttons; no other victim's data) and
+/// the answer is kept; `/clusters`, `/stats` and `/stats export` (as files) work in the
+/// moderators' group, and `/stats` for anyone keeps to the threshold.
+async fn clusters_consent_and_stats(url: &str) {
+    let bot = Bot::start(url).await;
+    let (ann, ben) = (TgUser::new(1101, "Ann"), TgUser::new(1102, "Ben"));
+    let mo = TgUser::new(MOD_ID, "Mo");
+    let form = |amount: &str| {
+        format!(r#"wallet=SafePal chain=eth amount="{amount} ETH" attacker={THIEF} contacted=now"#)
+    };
+    let a = report(&bot, &ann, &form("1")).await;
+    let b = report(&bot, &ben, &form("2")).await;
+    let calls = bot.deliver().await;
+    let mods = texts(&sends_to(&calls, MODS));
+    assert!(mods.contains("cluster CL-") && mods.contains(&b), "{mods}");
+    let ask = sends_to(&calls, ben.id)
+        .into_iter()
+        .find(|c| c.buttons().iter().any(|(l, _)| l == "Yes, include my case"))
+        .unwrap_or_else(|| panic!("no question to Ben: {}", texts(&calls)));
+    assert!(ask.text().contains("other report"), "{}", ask.text());
+    for other in [a.as_str(), "Ann", "1 ETH"] {
+        assert!(!ask.text().contains(other), "{other} in {}", ask.text());
+    }
+    let yes = button(&ask, "Yes, include my case");
+    let mut calls = bot.press(&ben, &ask, &yes).await;
+    calls.extend(bot.deliver().await);
+    assert!(texts(&calls).contains("may include"), "{}", texts(&calls));
+    let case = bot
+        .store
+        .load_case(&CaseId::parse(&b).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .case;
+    assert_eq!(case.joint_consent, Some(true));
+    // Someone who is not a moderator cannot list clusters.
+    let calls = bot.say(&ann, "/clusters").await;
+    assert!(!texts(&calls).contains("CL-"), "{}", texts(&calls));
+    let calls = bot
+        .send(|f| {
+            f.group(MODS, &mo, "/clusters");
+        })
+        .await;
+    let list = texts(&sends_to(&calls, MODS));
+    assert!(
+        list.contains("2 cases") && list.contains("1 consenting"),
+        "{list}"
+    );
+    // Figures: two reports are under the threshold for anyone, shown to moderators.
+    let calls = bot.say(&ann, "/stats").await;
+    let anyone = texts(&sends_to(&calls, ann.id));
+    assert!(
+        !anyone.contains("SafePal") && anyone.contains("not enough reports yet"),
+        "{anyone}"
+    );
+    let calls = bot
+        .send(|f| {
+            f.group(MODS, &mo, "/stats");
+        })
+        .await;
+    let shown = texts(&sends_to(&calls, MODS));
+    assert!(
+        shown.contains("SafePal") && shown.contains("2 reports"),
+        "{shown}"
+    );
+    let mut calls = bot
+        .send(|f| {
+            f.group(MODS, &mo, "/stats export");
+        })
+        .await;
+    calls.extend(bot.deliver().await);
+    let files = calls
+        .iter()
+        .filter(|c| c.method == "senddocument" && c.chat() == Some(MODS))
+        .count();
+    assert_eq!(files, 2, "CSV and JSON: {calls:#?}");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -825,6 +907,7 @@ on_both_backends!(
     restart_mid_dialogue,
     languages_and_every_ladder_step,
     scams_and_the_moderators_case_card,
+    clusters_consent_and_stats,
 );
 
 /// A `recourse serve` process on `url` polling the fake.
