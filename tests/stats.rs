@@ -330,16 +330,7 @@ async fn old_silences_are_read_to_the_day(url: &str) {
             .await;
         ids.push(id);
     }
-    let h = app.handle(&moderator("mo"), "/stats export", true).await;
-    let files: Vec<_> = h.answers().filter_map(|o| o.attachment.as_ref()).collect();
-    let json: serde_json::Value = serde_json::from_str(&files[1].content).unwrap();
-    let row = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["company"] == "SafePal" && r["period"] == "all_time")
-        .unwrap()
-        .clone();
+    let row = export_row(&app, "SafePal", "all_time").await.unwrap();
     assert_eq!(row["still_silent"], 5, "{row}");
     let days = |k: &str| row[k].as_i64().unwrap() / 86_400;
     // Nearest rank of five: the median is the third silence, the 90th percentile the fifth.
@@ -363,14 +354,21 @@ async fn old_silences_are_read_to_the_day(url: &str) {
 
 /// A company's reports in the export's last 30 days, if it has a row there.
 async fn reported_lately(app: &App, company: &str) -> Option<i64> {
+    export_row(app, company, "last_30_days")
+        .await
+        .map(|r| r["reported"].as_i64().unwrap())
+}
+
+/// A company's row of one period (`all_time`, `last_30_days`) in a moderator's JSON export.
+async fn export_row(app: &App, company: &str, period: &str) -> Option<serde_json::Value> {
     let h = app.handle(&moderator("mo"), "/stats export", true).await;
     let files: Vec<_> = h.answers().filter_map(|o| o.attachment.as_ref()).collect();
     let json: serde_json::Value = serde_json::from_str(&files[1].content).unwrap();
     json.as_array()
         .unwrap()
         .iter()
-        .find(|r| r["company"] == company && r["period"] == "last_30_days")
-        .map(|r| r["reported"].as_i64().unwrap())
+        .find(|r| r["company"] == company && r["period"] == period)
+        .cloned()
 }
 
 /// A database whose counters were kept before migration 0008 keeps every count through 0008
@@ -489,16 +487,7 @@ async fn concurrent_saves_of_one_company_lose_no_count(url: &str) {
     let ids: Vec<String> = x.iter().chain(&y).cloned().collect();
     tokio::join!(reply_to_half(&a, "a", x), reply_to_half(&b, "b", y));
     assert_counters_match_cases(&a, &ids).await;
-    let h = a.handle(&moderator("mo"), "/stats export", true).await;
-    let files: Vec<_> = h.answers().filter_map(|o| o.attachment.as_ref()).collect();
-    let json: serde_json::Value = serde_json::from_str(&files[1].content).unwrap();
-    let row = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["company"] == "SafePal" && r["period"] == "all_time")
-        .unwrap()
-        .clone();
+    let row = export_row(&a, "SafePal", "all_time").await.unwrap();
     assert_eq!(
         (&row["reported"], &row["answered"], &row["still_silent"]),
         (&20.into(), &10.into(), &10.into()),
